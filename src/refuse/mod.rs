@@ -1,0 +1,1 @@
+//! See the crate-level layout in `lib.rs`.
