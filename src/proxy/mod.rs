@@ -1,1 +1,3 @@
-//! See the crate-level layout in `lib.rs`.
+//! The TLS listener, HTTP/1.1 serving and forwarding to the endpoint.
+
+pub mod filter;

@@ -1,0 +1,67 @@
+//! The request-filter phase: the one place where the data path may answer instead of forwarding.
+//!
+//! The proxy knows nothing about cmdlets. It asks the filter whether a request's body is needed
+//! (inspected paths), buffers it within `[limits] max_body_bytes`, and then forwards or answers
+//! with what the filter returns. Everything the gateway enforces plugs in here.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// What the proxy knows about the client connection.
+#[derive(Debug, Clone)]
+pub struct ConnContext {
+    /// The client's address.
+    pub client_addr: SocketAddr,
+    /// The verified mTLS client certificate's subject (CN, else first DNS SAN), when presented.
+    pub client_cert_principal: Option<String>,
+    /// A number unique per client connection, for logs.
+    pub conn_id: u64,
+}
+
+/// The filter's answer for one request.
+pub enum FilterOutcome {
+    /// Forward the request with this body (the original bytes, unchanged).
+    Forward(Bytes),
+    /// Answer locally with this response; nothing reaches the endpoint.
+    Respond(http::Response<Full<Bytes>>),
+}
+
+pub type FilterFuture<'a> = Pin<Box<dyn Future<Output = FilterOutcome> + Send + 'a>>;
+
+pub trait RequestFilter: Send + Sync + 'static {
+    /// Whether this request's body must be buffered and passed to [`RequestFilter::filter`].
+    /// Requests answered `false` are streamed straight through.
+    fn wants_body(&self, head: &http::request::Parts) -> bool;
+
+    /// Decide on a buffered request. Called only when `wants_body` said so.
+    fn filter<'a>(
+        &'a self,
+        conn: &'a ConnContext,
+        head: &'a http::request::Parts,
+        body: Bytes,
+    ) -> FilterFuture<'a>;
+}
+
+/// The filter that inspects nothing and forwards everything (a plain reverse proxy).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PassThrough;
+
+impl RequestFilter for PassThrough {
+    fn wants_body(&self, _head: &http::request::Parts) -> bool {
+        false
+    }
+    fn filter<'a>(
+        &'a self,
+        _conn: &'a ConnContext,
+        _head: &'a http::request::Parts,
+        body: Bytes,
+    ) -> FilterFuture<'a> {
+        Box::pin(async move { FilterOutcome::Forward(body) })
+    }
+}
+
+pub type SharedFilter = Arc<dyn RequestFilter>;
