@@ -1,1 +1,3 @@
-//! See the crate-level layout in `lib.rs`.
+//! The live grants map read by `decide()`.
+
+pub mod record;

@@ -1,1 +1,3 @@
-//! See the crate-level layout in `lib.rs`.
+//! Approval policies and the pure `decide()`.
+
+pub mod record;
