@@ -3,5 +3,6 @@
 //! share it.
 
 pub mod error;
+pub mod xml;
 
 pub use error::{InspectError, Layer};
