@@ -219,14 +219,16 @@ impl<'i> Cx<'i> {
         let id = xml::attribute(e, b"RefId", L)?.map(Cow::into_owned);
         let mut obj = Obj::default();
         let mut seen_tn = false;
-        while !empty {
-            let (child, child_empty) = match self.next()? {
-                Ev::Start(c) => (c, false),
-                Ev::Empty(c) => (c, true),
-                Ev::End => break,
-                Ev::Eof => return Err(InspectError::malformed(L, "Obj", "truncated")),
-            };
-            self.obj_child(&mut obj, &mut seen_tn, &child, child_empty)?;
+        if !empty {
+            loop {
+                let (child, child_empty) = match self.next()? {
+                    Ev::Start(c) => (c, false),
+                    Ev::Empty(c) => (c, true),
+                    Ev::End => break,
+                    Ev::Eof => return Err(InspectError::malformed(L, "Obj", "truncated")),
+                };
+                self.obj_child(&mut obj, &mut seen_tn, &child, child_empty)?;
+            }
         }
         let obj = Rc::new(obj);
         if let Some(id) = id {
@@ -312,20 +314,22 @@ impl<'i> Cx<'i> {
             });
         }
         let mut names = Vec::new();
-        while !empty {
-            match self.next()? {
-                Ev::Start(t) if t.name().as_ref() == b"T" => {
-                    self.count_object()?;
-                    let text = self.text_content(false, "T")?;
-                    names.push(escape::decode(&text).into_owned());
-                }
-                Ev::End => break,
-                _ => {
-                    return Err(InspectError::malformed(
-                        L,
-                        "TN",
-                        "only <T> elements allowed",
-                    ))
+        if !empty {
+            loop {
+                match self.next()? {
+                    Ev::Start(t) if t.name().as_ref() == b"T" => {
+                        self.count_object()?;
+                        let text = self.text_content(false, "T")?;
+                        names.push(escape::decode(&text).into_owned());
+                    }
+                    Ev::End => break,
+                    _ => {
+                        return Err(InspectError::malformed(
+                            L,
+                            "TN",
+                            "only <T> elements allowed",
+                        ))
+                    }
                 }
             }
         }
@@ -370,12 +374,14 @@ impl<'i> Cx<'i> {
     /// Value elements up to the current end tag.
     fn children(&mut self, empty: bool) -> Result<Vec<(Option<String>, Value)>, InspectError> {
         let mut out = Vec::new();
-        while !empty {
-            match self.next()? {
-                Ev::Start(c) => out.push(self.value(&c, false)?),
-                Ev::Empty(c) => out.push(self.value(&c, true)?),
-                Ev::End => break,
-                Ev::Eof => return Err(InspectError::malformed(L, "document", "truncated")),
+        if !empty {
+            loop {
+                match self.next()? {
+                    Ev::Start(c) => out.push(self.value(&c, false)?),
+                    Ev::Empty(c) => out.push(self.value(&c, true)?),
+                    Ev::End => break,
+                    Ev::Eof => return Err(InspectError::malformed(L, "document", "truncated")),
+                }
             }
         }
         Ok(out)
@@ -383,16 +389,18 @@ impl<'i> Cx<'i> {
 
     fn dict(&mut self, empty: bool) -> Result<Vec<(Value, Value)>, InspectError> {
         let mut out = Vec::new();
-        while !empty {
-            match self.next()? {
-                Ev::Start(en) if en.name().as_ref() == b"En" => out.push(self.entry()?),
-                Ev::End => break,
-                _ => {
-                    return Err(InspectError::malformed(
-                        L,
-                        "DCT",
-                        "only <En> entries allowed",
-                    ))
+        if !empty {
+            loop {
+                match self.next()? {
+                    Ev::Start(en) if en.name().as_ref() == b"En" => out.push(self.entry()?),
+                    Ev::End => break,
+                    _ => {
+                        return Err(InspectError::malformed(
+                            L,
+                            "DCT",
+                            "only <En> entries allowed",
+                        ))
+                    }
                 }
             }
         }
