@@ -5,6 +5,7 @@
 pub mod build;
 pub mod error;
 pub mod pipeline;
+pub mod reassembly;
 pub mod redact;
 pub mod values;
 pub mod xml;
