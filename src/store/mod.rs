@@ -50,6 +50,10 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Builds the notifications a change causes from the request as committed (so they carry its
+/// id and new state); they are queued in the same transaction.
+pub type Compose = dyn Fn(&RequestRecord, Option<&GrantRecord>) -> Vec<OutboxMessage> + Send + Sync;
+
 /// The store's whole surface. Implementations must commit durably before returning `Ok`.
 pub trait Store: Send + Sync + 'static {
     /// Cheap reachability check for `/readyz`.
@@ -73,7 +77,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         request: NewRequest,
         grant: Option<NewGrant>,
-        outbox: Vec<OutboxMessage>,
+        compose: &Compose,
     ) -> StoreResult<(RequestRecord, Option<GrantRecord>)>;
     fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>>;
     /// Newest first, at most `limit` (capped at [`MAX_LIST_ROWS`]).
@@ -85,7 +89,11 @@ pub trait Store: Send + Sync + 'static {
     /// Move a request from `t.from` to `t.to`, creating or revoking its grant and queueing its
     /// notifications, all in one transaction. Fails with `WrongState` when the request is not in
     /// `t.from` any more. Returns the request and the grant created or revoked.
-    fn transition(&self, t: Transition) -> StoreResult<(RequestRecord, Option<GrantRecord>)>;
+    fn transition(
+        &self,
+        t: Transition,
+        compose: &Compose,
+    ) -> StoreResult<(RequestRecord, Option<GrantRecord>)>;
 
     /// Grants neither revoked nor expired at `now`.
     fn list_active_grants(&self, now: Millis) -> StoreResult<Vec<GrantRecord>>;

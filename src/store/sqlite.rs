@@ -2,7 +2,7 @@
 //! disk (not just in the OS cache) before the call returns.
 
 use super::types::*;
-use super::{migrations, Store, StoreError, StoreResult, MAX_LIST_ROWS};
+use super::{migrations, Compose, Store, StoreError, StoreResult, MAX_LIST_ROWS};
 use crate::clock::Millis;
 use crate::config::ApprovalKind;
 use crate::grants::record::GrantRecord;
@@ -298,7 +298,7 @@ impl Store for SqliteStore {
         &self,
         r: NewRequest,
         grant: Option<NewGrant>,
-        outbox: Vec<OutboxMessage>,
+        compose: &Compose,
     ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
         self.write("create request", |tx| {
             tx.execute(
@@ -325,9 +325,9 @@ impl Store for SqliteStore {
             h.detail = Some(format!("{} for {} h: {}", r.task, r.hours, r.reason));
             record(tx, &h)?;
             let grant = grant.map(|g| insert_grant(tx, n, &g)).transpose()?;
-            enqueue(tx, &outbox)?;
             let request =
                 load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(format!("R-{n}")))?;
+            enqueue(tx, &compose(&request, grant.as_ref()))?;
             Ok((request, grant))
         })
     }
@@ -358,7 +358,11 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::backend("list requests", e))
     }
 
-    fn transition(&self, t: Transition) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
+    fn transition(
+        &self,
+        t: Transition,
+        compose: &Compose,
+    ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
         let n = request_n(&t.request_id)?;
         self.write("transition", |tx| {
             let mut request =
@@ -402,9 +406,9 @@ impl Store for SqliteStore {
             if t.revoke_grant {
                 grant = revoke_grants_of(tx, n, &t.actor, t.at_ms)?;
             }
-            enqueue(tx, &t.outbox)?;
             let request =
                 load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(t.request_id.clone()))?;
+            enqueue(tx, &compose(&request, grant.as_ref()))?;
             Ok((request, grant))
         })
     }

@@ -1,6 +1,10 @@
 use super::*;
-use crate::grants::record::GrantScope;
+use crate::grants::record::{GrantRecord, GrantScope};
 use crate::policy::record::Scope;
+
+fn none(_: &RequestRecord, _: Option<&GrantRecord>) -> Vec<OutboxMessage> {
+    vec![]
+}
 
 fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -44,7 +48,6 @@ fn approve(id: &str) -> Transition {
         at_ms: 2_000,
         grant: Some(new_grant(10_000)),
         revoke_grant: false,
-        outbox: vec![],
     }
 }
 
@@ -119,13 +122,13 @@ fn policies_get_sequential_ids_and_removal_is_recorded() {
 fn approval_creates_the_grant_in_the_same_transaction() {
     let (_d, store) = open();
     let (r, g) = store
-        .create_request(new_request(RequestState::Pending), None, vec![])
+        .create_request(new_request(RequestState::Pending), None, &none)
         .unwrap();
     assert_eq!(
         (r.id.as_str(), r.state, g),
         ("R-1", RequestState::Pending, None)
     );
-    let (r, g) = store.transition(approve("R-1")).unwrap();
+    let (r, g) = store.transition(approve("R-1"), &none).unwrap();
     let g = g.unwrap();
     assert_eq!(r.state, RequestState::Approved);
     assert_eq!(r.grant_id.as_deref(), Some(g.id.as_str()));
@@ -146,10 +149,10 @@ fn approval_creates_the_grant_in_the_same_transaction() {
 fn a_transition_from_the_wrong_state_changes_nothing() {
     let (_d, store) = open();
     store
-        .create_request(new_request(RequestState::Pending), None, vec![])
+        .create_request(new_request(RequestState::Pending), None, &none)
         .unwrap();
-    store.transition(approve("R-1")).unwrap();
-    let err = store.transition(approve("R-1")).unwrap_err();
+    store.transition(approve("R-1"), &none).unwrap();
+    let err = store.transition(approve("R-1"), &none).unwrap_err();
     assert!(matches!(
         err,
         StoreError::WrongState {
@@ -164,7 +167,7 @@ fn a_transition_from_the_wrong_state_changes_nothing() {
     );
     assert_eq!(store.history("R-1").unwrap().len(), 2);
     assert!(matches!(
-        store.transition(approve("R-9")),
+        store.transition(approve("R-9"), &none),
         Err(StoreError::NotFound(_))
     ));
 }
@@ -176,7 +179,7 @@ fn revoke_ends_the_grant_at_once() {
         .create_request(
             new_request(RequestState::Approved),
             Some(new_grant(99_000)),
-            vec![],
+            &none,
         )
         .unwrap();
     let t = Transition {
@@ -187,7 +190,7 @@ fn revoke_ends_the_grant_at_once() {
         comment: None,
         ..approve("R-1")
     };
-    let (r, g) = store.transition(t).unwrap();
+    let (r, g) = store.transition(t, &none).unwrap();
     assert_eq!(r.state, RequestState::Revoked);
     assert_eq!(g.unwrap().id, "G-1");
     assert!(store.list_active_grants(3_000).unwrap().is_empty());
@@ -199,9 +202,9 @@ fn committed_grants_survive_dropping_the_store_without_shutdown() {
     let path = dir.path().join("g.db");
     let store = SqliteStore::open(&path).unwrap();
     store
-        .create_request(new_request(RequestState::Pending), None, vec![])
+        .create_request(new_request(RequestState::Pending), None, &none)
         .unwrap();
-    store.transition(approve("R-1")).unwrap();
+    store.transition(approve("R-1"), &none).unwrap();
     std::mem::forget(store); // no close, no checkpoint: like a crash right after the ack
     let reopened = SqliteStore::open(&path).unwrap();
     let grants = reopened.list_active_grants(5_000).unwrap();
@@ -218,12 +221,9 @@ fn outbox_delivers_retries_and_gives_up() {
         body: "b".into(),
         created_at_ms: 100,
     };
+    let two = move |_: &RequestRecord, _: Option<&GrantRecord>| vec![m("a@x"), m("b@x")];
     store
-        .create_request(
-            new_request(RequestState::Pending),
-            None,
-            vec![m("a@x"), m("b@x")],
-        )
+        .create_request(new_request(RequestState::Pending), None, &two)
         .unwrap();
     assert!(
         store.due_outbox(99, 10).unwrap().is_empty(),
@@ -252,10 +252,10 @@ fn list_filters_by_state_newest_first() {
     let (_d, store) = open();
     for _ in 0..3 {
         store
-            .create_request(new_request(RequestState::Pending), None, vec![])
+            .create_request(new_request(RequestState::Pending), None, &none)
             .unwrap();
     }
-    store.transition(approve("R-2")).unwrap();
+    store.transition(approve("R-2"), &none).unwrap();
     let pending = store
         .list_requests(Some(RequestState::Pending), 10)
         .unwrap();

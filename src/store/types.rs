@@ -134,8 +134,6 @@ pub struct Transition {
     pub grant: Option<NewGrant>,
     /// On revoke: end the request's grant at `at_ms`.
     pub revoke_grant: bool,
-    /// Notifications this change causes, queued in the same transaction.
-    pub outbox: Vec<OutboxMessage>,
 }
 
 /// One line of history: who changed what, from which state to which.
