@@ -1,1 +1,3 @@
 //! See the crate-level layout in `lib.rs`.
+
+pub mod response;
