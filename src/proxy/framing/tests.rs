@@ -142,3 +142,15 @@ fn chunk_size_overflow_fails_the_connection() {
 fn leading_blank_lines_are_skipped_like_hyper_does() {
     assert_all(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", (CLEAN(), false));
 }
+
+#[test]
+fn a_large_head_does_not_stay_allocated_after_it_was_read() {
+    let mut head = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+    head.resize(40 * 1024, b'a');
+    head.extend_from_slice(b"\r\n\r\n");
+    let verdict = Arc::new(FramingVerdict::default());
+    let mut tracker = FramingTracker::new(verdict.clone());
+    tracker.feed(&head).unwrap();
+    assert_eq!(verdict.for_request(0), None);
+    assert!(tracker.head.capacity() <= RETAINED_HEAD_CAPACITY);
+}
