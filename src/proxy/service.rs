@@ -55,6 +55,7 @@ pub async fn handle(conn: Arc<ConnState>, request: Request<Incoming>) -> Respons
                 refusal.into_response()
             }
         };
+        // Latency to the response head; the body streams on after this.
         let span = tracing::Span::current();
         span.record("status", response.status().as_u16());
         span.record("latency_ms", started.elapsed().as_millis() as u64);
