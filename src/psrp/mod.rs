@@ -5,8 +5,10 @@
 //! - [`message`]: the 40-byte little-endian message header and message types.
 //! - [`escape`]: `_xHHHH_` string escaping.
 //! - [`clixml`]: CLIXML into a value tree.
+//! - [`xpress`]: WS-Man stream compression framing (stored blocks).
 
 pub mod clixml;
 pub mod escape;
 pub mod fragment;
 pub mod message;
+pub mod xpress;
