@@ -60,7 +60,9 @@ impl PrincipalGrants {
         };
         self.tasks.values_mut().for_each(&mut take);
         take(&mut self.other);
-        self.tasks.retain(|_, v| !v.is_empty());
+        if removed.is_some() {
+            self.tasks.retain(|_, v| !v.is_empty());
+        }
         removed
     }
 
@@ -107,13 +109,16 @@ impl Grants {
         })?;
         let principal = principal_key(&record.principal);
         let previous = self.principal_of.get(&record.id).map(|p| p.value().clone());
+        let replacing = previous.is_some();
         if let Some(old) = previous.filter(|old| *old != principal) {
             self.remove_from(&old, &record.id);
         }
         let id = record.id.clone();
         {
             let mut entry = self.by_principal.entry(principal.clone()).or_default();
-            entry.remove(&id);
+            if replacing {
+                entry.remove(&id);
+            }
             entry.push(LiveGrant { record, scope });
         }
         self.principal_of.insert(id, principal);
@@ -223,10 +228,11 @@ impl Grants {
 fn compile_scope(scope: &GrantScope) -> Result<LiveScope, PatternError> {
     Ok(match scope {
         GrantScope::Task(task) => {
-            let bare = crate::policy::strip_module(task);
-            let folded = fold(bare);
-            let resolved = crate::policy::aliases::resolve(&folded).unwrap_or(bare);
-            LiveScope::Task(NamePattern::parse(resolved)?)
+            let folded = fold(crate::policy::strip_module(task));
+            match crate::policy::aliases::resolve(&folded) {
+                Some(cmdlet) => LiveScope::Task(NamePattern::parse(cmdlet)?),
+                None => LiveScope::Task(NamePattern::from_folded(folded)?),
+            }
         }
         GrantScope::Role(role) => LiveScope::Role(role.clone()),
     })

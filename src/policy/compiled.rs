@@ -73,7 +73,12 @@ pub struct Policies {
 
 /// The folded form of a principal (UPN), used for every principal comparison.
 pub fn principal_key(principal: &str) -> String {
-    principal.trim().to_lowercase()
+    let trimmed = principal.trim();
+    if trimmed.is_ascii() {
+        trimmed.to_ascii_lowercase()
+    } else {
+        trimmed.to_lowercase()
+    }
 }
 
 impl Policies {

@@ -26,6 +26,9 @@ const CODE_EXTENSIONS: &[&str] = &[
 /// Fold one character the way .NET `OrdinalIgnoreCase` compares it, then lower-case ASCII so
 /// keys read naturally (`new-journalrule`).
 fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
     let c = match c {
         '\u{2013}' | '\u{2014}' | '\u{2015}' => '-',
         _ => c,

@@ -33,15 +33,23 @@ pub enum PatternError {
 impl NamePattern {
     /// Fold and classify a pattern from config or the store.
     pub fn parse(text: &str) -> Result<NamePattern, PatternError> {
-        let folded = fold(text);
+        NamePattern::from_folded(fold(text))
+    }
+
+    /// Classify a pattern already folded with [`fold`].
+    pub fn from_folded(folded: String) -> Result<NamePattern, PatternError> {
         if folded.is_empty() {
             return Err(PatternError::Empty);
         }
-        if folded.contains(['[', ']']) {
-            return Err(PatternError::Range(text.to_string()));
+        let (mut stars, mut has_question) = (0usize, false);
+        for b in folded.bytes() {
+            match b {
+                b'[' | b']' => return Err(PatternError::Range(folded)),
+                b'*' => stars += 1,
+                b'?' => has_question = true,
+                _ => {}
+            }
         }
-        let stars = folded.matches('*').count();
-        let has_question = folded.contains('?');
         Ok(match (stars, has_question) {
             (0, false) => NamePattern::Exact(folded),
             (1, false) if folded.ends_with('*') => {
