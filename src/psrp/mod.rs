@@ -5,8 +5,10 @@
 //! - [`message`]: the 40-byte little-endian message header and message types.
 //! - [`escape`]: `_xHHHH_` string escaping.
 //! - [`clixml`]: CLIXML into a value tree.
+//! - [`write`]: CLIXML and server messages out (the mock endpoint, synthetic replies).
 
 pub mod clixml;
 pub mod escape;
 pub mod fragment;
 pub mod message;
+pub mod write;
