@@ -2,7 +2,11 @@
 //! [`error::InspectError`] out. Sans-I/O, so the gateway, `inspect`, fuzz targets and benchmarks
 //! share it.
 
+pub mod build;
 pub mod error;
+pub mod pipeline;
+pub mod redact;
+pub mod values;
 pub mod xml;
 
 pub use error::{InspectError, Layer};
