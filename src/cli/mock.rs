@@ -38,6 +38,7 @@ pub fn run(args: Args) -> ExitCode {
     let opts = MockOptions {
         users: args.users,
         log: args.log,
+        receive_wait: None,
     };
     runtime.block_on(async move {
         let server = match MockServer::bind(args.listen, opts).await {
