@@ -11,7 +11,9 @@ mod ratelimit;
 mod workflow;
 
 pub use audit::{AuditConfig, FsyncPolicy};
-pub use gateway::{InspectLimits, LimitsConfig, ListenConfig, UpstreamConfig};
+pub use gateway::{
+    InspectLimits, LimitsConfig, ListenConfig, UpstreamConfig, MAX_CONNECTIONS_CEILING,
+};
 pub use pam::{ApprovalKind, DefaultAction, PamConfig, PamMode, PolicyConfig, ScriptsAction};
 pub use ratelimit::{RateLimitKey, RateLimitRule};
 pub use workflow::{
