@@ -2,6 +2,8 @@
 //! served over real HTTPS on 127.0.0.1:0 with a SQLite file and a fake clock.
 #![allow(dead_code)]
 
+pub mod smtp_sink;
+
 use runspace_gateway::admin::{self, auth::token_hash, client::AdminClient, AdminApi};
 use runspace_gateway::clock::FakeClock;
 use runspace_gateway::config::{AdminToken, ApprovalKind};
@@ -91,6 +93,7 @@ pub fn settings() -> WorkflowSettings {
             (ALICE.to_string(), "alice@mail.test".to_string()),
             (BOB.to_string(), "bob@mail.test".to_string()),
         ]),
+        smtp: true,
         webhook: false,
         policy_admins: None,
     }
