@@ -8,6 +8,7 @@ pub mod client;
 mod mtls;
 mod reply;
 mod routes;
+pub mod tables;
 pub mod tls;
 
 pub use body::MAX_ADMIN_BODY_BYTES;
