@@ -419,3 +419,58 @@ fn status_lists_rules_with_quotas_and_the_most_throttled_keys() {
     let json = serde_json::to_value(&status).unwrap();
     assert_eq!(json["rules"][0]["quota"]["per"], "minute");
 }
+
+#[test]
+fn at_the_bound_idle_keys_are_swept_at_most_once_per_interval() {
+    use runspace_gateway::ratelimit::SWEEP_MIN_INTERVAL_MS;
+    let f = Fixture::new("[[ratelimit]]\nname = \"b\"\nkey = \"principal\"\nper_second = 10\nburst = 1\nmax_keys = 1\n");
+    f.check(&call("u1", "Get-User")).unwrap();
+    f.clock.advance_ms(1_000);
+    assert!(
+        f.check(&call("u2", "Get-User")).is_ok(),
+        "the first sweep evicts idle u1"
+    );
+    f.clock.advance_ms(500);
+    assert!(
+        f.check(&call("u3", "Get-User")).is_err(),
+        "u2 is idle by now, but the last sweep was under {SWEEP_MIN_INTERVAL_MS} ms ago"
+    );
+    f.clock.advance_ms(500);
+    assert!(
+        f.check(&call("u3", "Get-User")).is_ok(),
+        "the next sweep is due and evicts u2"
+    );
+}
+
+#[test]
+fn concurrent_callers_never_get_more_than_the_burst() {
+    let f = Arc::new(Fixture::new(
+        "[[ratelimit]]\nname = \"g\"\nkey = \"global\"\nper_hour = 50\n",
+    ));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                let inv = call(&format!("user{t}"), "Get-User");
+                (0..100).filter(|_| f.check(&inv).is_ok()).count()
+            })
+        })
+        .collect();
+    let allowed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(allowed, 50);
+}
+
+#[test]
+fn two_identical_rules_keep_separate_state_across_a_reload() {
+    let text = "[[ratelimit]]\nkey = \"principal\"\nper_hour = 1\n\n[[ratelimit]]\nkey = \"principal\"\nper_hour = 1\n";
+    let f = Fixture::new(text);
+    f.check(&call("alice", "Get-User")).unwrap();
+    let summary = f.limiter.reload(&rules(text)).unwrap();
+    assert_eq!(summary.kept, ["ratelimit[0]", "ratelimit[1]"]);
+    assert!(summary.is_unchanged());
+    assert_eq!(
+        f.rule_of(&call("alice", "Get-User")),
+        "ratelimit[0]",
+        "both kept their spent cell"
+    );
+}

@@ -233,6 +233,15 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_in_a_rule_are_refused_by_name() {
+        let err =
+            toml::from_str::<RateLimitRule>("key = \"global\"\nper_second = 1\nmax_key = 3\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("max_key"), "{err}");
+    }
+
+    #[test]
     fn duplicate_names_are_refused() {
         let a = rule("name = \"x\"\nkey = \"global\"\nper_second = 1\n");
         let err = validate_rules(&[a.clone(), a]).unwrap_err();

@@ -21,7 +21,11 @@
 //! Each rule tracks at most `max_keys` keys ([`crate::config::DEFAULT_MAX_KEYS_PER_RULE`]).
 //! [`RateLimiter::cleanup`] evicts idle keys; the gateway calls it every
 //! [`CLEANUP_INTERVAL_MS`]. At the bound, a call with a new key first evicts idle keys and,
-//! if none is idle, is throttled (fail closed); known keys keep working.
+//! if none is idle, is throttled (fail closed); known keys keep working. Idle keys are swept
+//! at most once per [`SWEEP_MIN_INTERVAL_MS`], so a flood of new keys costs no full scans.
+//! A `principal+cmdlet` rule covering `*` lets one caller create keys with made-up cmdlet
+//! names; put a `principal` rule beside it (principal rules run first and stop the flood
+//! before it reaches the shared key table).
 //!
 //! # Time
 //!

@@ -91,3 +91,39 @@ mod tests {
         assert!(!CmdletPattern::new("Get-*").is_match_all());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_name_matches_itself_its_prefix_glob_and_star(name in "\\PC{0,40}", cut in 0usize..40) {
+            prop_assert!(CmdletPattern::new("*").matches(&name));
+            prop_assert!(CmdletPattern::new(&name.to_ascii_uppercase()).matches(&name));
+            let mut end = cut.min(name.len());
+            while !name.is_char_boundary(end) { end -= 1; }
+            let prefix = format!("{}*", &name[..end]);
+            prop_assert!(CmdletPattern::new(&prefix).matches(&name));
+        }
+
+        #[test]
+        fn agrees_with_a_naive_recursive_matcher(pattern in "[a-c*]{0,10}", name in "[a-c]{0,14}") {
+            prop_assert_eq!(
+                CmdletPattern::new(&pattern).matches(&name),
+                naive(pattern.as_bytes(), name.as_bytes())
+            );
+        }
+    }
+
+    /// The textbook definition, exponential but obviously right on small inputs.
+    fn naive(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => naive(&p[1..], t) || (!t.is_empty() && naive(p, &t[1..])),
+            (Some(a), Some(b)) if a == b => naive(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+}

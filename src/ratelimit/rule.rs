@@ -240,7 +240,8 @@ impl RuleState {
         }
         self.cleanup();
         tracing::warn!(
-            rule = ?self.definition.name,
+            rule = self.definition.name.as_deref().unwrap_or("(unnamed)"),
+            key = self.definition.key.as_str(),
             max_keys = self.max_keys,
             keys_after_sweep = self.keys.0.len(),
             "rate-limit key table at its bound (max_keys); idle keys evicted, new keys are refused while it stays full"
