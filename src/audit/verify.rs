@@ -91,18 +91,18 @@ struct Expect {
 }
 
 /// Verify the chain across `files`, oldest first.
-pub fn verify_files(files: &[PathBuf]) -> Result<Verified, Broken> {
+pub fn verify_files<P: AsRef<Path>>(files: &[P]) -> Result<Verified, Broken> {
     let mut expect = Expect {
         seq: 1,
         prev: GENESIS_PREV.to_string(),
         records: 0,
         boundary: None,
     };
-    let mut previous: Option<&PathBuf> = None;
+    let mut previous: Option<&Path> = None;
     for file in files {
-        expect.boundary = previous.cloned();
-        verify_file(file, &mut expect)?;
-        previous = Some(file);
+        expect.boundary = previous.map(Path::to_path_buf);
+        verify_file(file.as_ref(), &mut expect)?;
+        previous = Some(file.as_ref());
     }
     Ok(Verified {
         records: expect.records,
