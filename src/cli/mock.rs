@@ -1,10 +1,65 @@
-//! `runspace-gateway mock-upstream`.
+//! `runspace-gateway mock-upstream`: the mock management endpoint as its own process.
 
+use crate::mock::auth::User;
+use crate::mock::{MockOptions, MockServer};
+use crate::proxy::shutdown_signal;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on (plain HTTP; keep it on loopback). Port 0 picks a free port,
+    /// printed as `listening on ADDR`.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Append one JSON line per executed command to this file.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Accepted Basic credentials, NAME:PASSWORD (repeatable). Without any, all credentials
+    /// are accepted, but some must be sent.
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    pub users: Vec<User>,
+    /// Tokio worker threads (default: one per core). `1` keeps the mock on one core in
+    /// benchmarks.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
 
-pub fn run(_args: Args) -> ExitCode {
-    super::fail("mock-upstream is not built yet")
+pub fn run(args: Args) -> ExitCode {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return super::fail(format!("cannot start the async runtime: {e}")),
+    };
+    let opts = MockOptions {
+        users: args.users,
+        log: args.log,
+        receive_wait: None,
+    };
+    runtime.block_on(async move {
+        let server = match MockServer::bind(args.listen, opts).await {
+            Ok(s) => s,
+            Err(e) => return super::fail(e),
+        };
+        match server.local_addr() {
+            Ok(addr) => announce(addr),
+            Err(e) => return super::fail(format!("mock listener has no address: {e}")),
+        }
+        match server.run(shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => super::fail(e),
+        }
+    })
+}
+
+/// The line tests and scripts wait for before connecting.
+fn announce(addr: SocketAddr) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on {addr}");
+    let _ = out.flush();
 }

@@ -1,4 +1,7 @@
 //! `[audit]`: the hash-chained JSON-lines audit log.
+//!
+//! What each `fsync` setting can lose on power loss is documented on
+//! [`crate::audit::writer`] and in the README.
 
 use super::Invalid;
 use serde::Deserialize;
@@ -25,7 +28,13 @@ pub struct AuditConfig {
     pub rotate_bytes: u64,
     /// Also emit every record through tracing (for log shippers).
     pub to_stdout: bool,
+    /// The largest single record (one line). A bigger record is refused, and with it the call
+    /// it records, because an unbounded record would be unbounded memory for every reader.
+    pub max_record_bytes: u64,
 }
+
+/// The smallest `rotate_bytes` and `max_record_bytes` accepted.
+const MIN_BYTES: u64 = 4096;
 
 impl Default for AuditConfig {
     fn default() -> Self {
@@ -34,15 +43,42 @@ impl Default for AuditConfig {
             fsync: FsyncPolicy::Batch,
             rotate_bytes: 64 * 1024 * 1024,
             to_stdout: false,
+            max_record_bytes: 1024 * 1024,
         }
     }
 }
 
 impl AuditConfig {
     pub fn validate(&self) -> Result<(), Invalid> {
-        if self.rotate_bytes < 4096 {
+        if self.rotate_bytes < MIN_BYTES {
             return Err(Invalid::new("audit.rotate_bytes", "must be at least 4096"));
         }
+        let line_limit = crate::audit::MAX_LINE_BYTES;
+        if self.max_record_bytes < MIN_BYTES || self.max_record_bytes > line_limit {
+            return Err(Invalid::new(
+                "audit.max_record_bytes",
+                format!("must be between 4096 and {line_limit} (what `audit verify` reads)"),
+            ));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_record_bytes_is_checked_at_both_edges() {
+        let mut c = AuditConfig::default();
+        assert!(c.validate().is_ok());
+        c.max_record_bytes = MIN_BYTES - 1;
+        assert_eq!(c.validate().unwrap_err().key, "audit.max_record_bytes");
+        c.max_record_bytes = MIN_BYTES;
+        assert!(c.validate().is_ok());
+        c.max_record_bytes = crate::audit::MAX_LINE_BYTES;
+        assert!(c.validate().is_ok());
+        c.max_record_bytes = crate::audit::MAX_LINE_BYTES + 1;
+        assert_eq!(c.validate().unwrap_err().key, "audit.max_record_bytes");
     }
 }

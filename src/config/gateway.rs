@@ -32,7 +32,8 @@ impl ListenConfig {
 pub struct UpstreamConfig {
     /// `http://` or `https://` base URL; its path prefix is kept in front of every request path.
     pub url: String,
-    /// PEM CA bundle to trust for an `https` upstream (the platform roots are not used).
+    /// PEM CA bundle to trust for an `https` upstream. When set, only this bundle is trusted;
+    /// when absent, the Mozilla root set built into the binary is (the host's store never is).
     #[serde(default)]
     pub ca: Option<PathBuf>,
     /// TCP + TLS connect timeout to the upstream.
@@ -63,10 +64,34 @@ impl UpstreamConfig {
                 ),
             ));
         }
-        if self.url.parse::<http::Uri>().is_err() {
+        let uri = match self.url.parse::<http::Uri>() {
+            Ok(uri) => uri,
+            Err(e) => {
+                return Err(Invalid::new(
+                    "upstream.url",
+                    format!("{:?} is not a valid URL ({e})", self.url),
+                ))
+            }
+        };
+        let Some(authority) = uri.authority() else {
             return Err(Invalid::new(
                 "upstream.url",
-                format!("{:?} is not a valid URL", self.url),
+                format!(
+                    "{:?} has no host; write e.g. \"http://127.0.0.1:5985\"",
+                    self.url
+                ),
+            ));
+        };
+        if authority.as_str().contains('@') {
+            return Err(Invalid::new(
+                "upstream.url",
+                "must not carry user:password@; clients send their own Authorization",
+            ));
+        }
+        if uri.query().is_some() {
+            return Err(Invalid::new(
+                "upstream.url",
+                "must not have a ?query; only a path prefix is kept",
             ));
         }
         if self.connect_timeout_ms == 0 || self.response_timeout_ms == 0 {
@@ -79,6 +104,10 @@ impl UpstreamConfig {
     }
 }
 
+/// The highest `limits.max_connections` accepted: far above what one process can serve, and
+/// it keeps the connection semaphore well inside its own maximum.
+pub const MAX_CONNECTIONS_CEILING: usize = 1_000_000;
+
 /// Transport limits. Every one is enforced and has a test at its edge.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -86,11 +115,14 @@ pub struct LimitsConfig {
     /// Largest request body accepted; larger gets 413. Bodies on inspected paths are buffered
     /// up to this size, so it bounds memory per request.
     pub max_body_bytes: u64,
-    /// Time a client has to send the complete request head; slower is cut off.
+    /// Time a client has to finish the TLS handshake, and then to send each complete request
+    /// head (also the idle time allowed between keep-alive requests); slower is cut off.
     pub header_read_timeout_ms: u64,
-    /// Time a client has to send the complete request body once the head has arrived.
+    /// Time a client has to send the complete request body once the head has arrived; slower
+    /// gets 408. For streamed bodies this includes time the endpoint takes to accept them.
     pub body_read_timeout_ms: u64,
     /// Concurrent client connections; further connections wait in the accept queue.
+    /// At most [`MAX_CONNECTIONS_CEILING`].
     pub max_connections: usize,
     /// Graceful-shutdown wait for requests in flight before connections are dropped.
     pub shutdown_grace_ms: u64,
@@ -116,10 +148,10 @@ impl LimitsConfig {
                 "must be greater than 0",
             ));
         }
-        if self.max_connections == 0 {
+        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS_CEILING {
             return Err(Invalid::new(
                 "limits.max_connections",
-                "must be greater than 0",
+                format!("must be between 1 and {MAX_CONNECTIONS_CEILING}"),
             ));
         }
         if self.header_read_timeout_ms == 0 || self.body_read_timeout_ms == 0 {

@@ -11,9 +11,14 @@ mod ratelimit;
 mod workflow;
 
 pub use audit::{AuditConfig, FsyncPolicy};
-pub use gateway::{InspectLimits, LimitsConfig, ListenConfig, UpstreamConfig};
+pub use gateway::{
+    InspectLimits, LimitsConfig, ListenConfig, UpstreamConfig, MAX_CONNECTIONS_CEILING,
+};
 pub use pam::{ApprovalKind, DefaultAction, PamConfig, PamMode, PolicyConfig, ScriptsAction};
-pub use ratelimit::{RateLimitKey, RateLimitRule};
+pub use ratelimit::{
+    validate_rules as validate_ratelimit_rules, QuotaPeriod, RateLimitKey, RateLimitRule,
+    DEFAULT_MAX_KEYS_PER_RULE,
+};
 pub use workflow::{
     AdminConfig, AdminToken, NotifyConfig, SmtpConfig, SmtpTls, StoreConfig, UserConfig,
     WebhookConfig, WorkflowConfig,
@@ -141,9 +146,7 @@ impl Config {
         for (i, p) in self.policy.iter().enumerate() {
             p.validate(i, &self.groups, &self.roles)?;
         }
-        for (i, r) in self.ratelimit.iter().enumerate() {
-            r.validate(i)?;
-        }
+        validate_ratelimit_rules(&self.ratelimit)?;
         self.workflow.validate()?;
         if let Some(admin) = &self.admin {
             admin.validate()?;

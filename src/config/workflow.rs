@@ -29,6 +29,9 @@ pub struct WorkflowConfig {
     pub default_hours: u32,
     /// Refuse requests without a reason.
     pub require_reason: bool,
+    /// A group from `[groups]` whose members may create and remove policies and revoke any
+    /// grant. Unset: every admin-API principal may manage policies.
+    pub policy_admins: Option<String>,
 }
 
 impl Default for WorkflowConfig {
@@ -37,6 +40,7 @@ impl Default for WorkflowConfig {
             pending_expiry_hours: 24,
             default_hours: 4,
             require_reason: true,
+            policy_admins: None,
         }
     }
 }

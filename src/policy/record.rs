@@ -27,3 +27,32 @@ pub struct PolicyRecord {
     /// The longest grant an approval may give.
     pub max_hours: u32,
 }
+
+impl PolicyRecord {
+    /// The record for the `index`-th `[[policy]]` table of the config file (id `C-<index+1>`).
+    /// Ids follow file order, so reordering the tables renumbers them: grants name their policy
+    /// by id, and a grant whose policy no longer covers its cmdlet stops counting (fail closed).
+    pub fn from_config(
+        index: usize,
+        c: &crate::config::PolicyConfig,
+    ) -> Result<PolicyRecord, crate::config::Invalid> {
+        let scope = match (&c.task, &c.role, &c.role_group) {
+            (Some(t), None, None) => Scope::Task(t.clone()),
+            (None, Some(r), None) => Scope::Role(r.clone()),
+            (None, None, Some(g)) => Scope::RoleGroup(g.clone()),
+            _ => {
+                return Err(crate::config::Invalid::new(
+                    format!("policy[{index}].task"),
+                    "give exactly one of task, role or role_group",
+                ))
+            }
+        };
+        Ok(PolicyRecord {
+            id: format!("C-{}", index + 1),
+            scope,
+            approval: c.approval,
+            approvers: c.approvers.clone(),
+            max_hours: c.max_hours,
+        })
+    }
+}

@@ -3,10 +3,12 @@
 //! - [`envelope`]: parse a request envelope (action, ids, PSRP payload).
 //! - [`action`]: the operation a request performs.
 //! - [`ns`]: namespace and action URIs.
+//! - [`response`]: write the responses and faults a WinRM service sends.
 
 pub mod action;
 pub mod envelope;
 pub mod ns;
+pub mod response;
 
 pub use action::Action;
 pub use envelope::{parse_request, Body, DesiredStream, Envelope, SendStream};

@@ -1,0 +1,212 @@
+//! The audit writer: one thread that owns the file, and cheap handles that queue records to it.
+//!
+//! # Group commit
+//!
+//! Callers send records over a bounded channel ([`QUEUE_CAPACITY`]) and wait. The writer thread
+//! takes the first record, then every record already waiting (up to [`MAX_BATCH_RECORDS`]),
+//! assigns `seq`, `prev` and `hash` in order, writes them with one `write` and (under
+//! `fsync = "batch"`) one `fdatasync`, and only then answers every waiter. Under load, one
+//! disk flush covers many requests, so the hot path is not serialised behind a flush each.
+//! The writer is an OS thread rather than a tokio task because file writes and fsync block.
+//!
+//! # What power loss can lose, per `[audit] fsync`
+//!
+//! - `"batch"` (default): `append` returns only after its record's batch is written and
+//!   fsynced. A power loss loses only records whose `append` had not yet returned, so no call
+//!   was let through on their strength. The file may end in a partial line; the gateway then
+//!   refuses to start until an operator checks and cuts it (see [`AuditError::TornTail`]).
+//! - `"always"`: each record is written and fsynced on its own before its waiter is answered.
+//!   The guarantee for acknowledged records is the same as `"batch"`; at most one record is
+//!   in flight. It costs one disk flush per record, for auditors who require exactly that.
+//! - `"never"`: `append` returns once the record is in the operating system's page cache. A
+//!   process crash (`kill -9`) loses nothing acknowledged, but a power loss or kernel crash can
+//!   lose every record written since the kernel last wrote back (about 30 s by default on
+//!   Linux), including records of calls that were forwarded, and can leave a partial or
+//!   zero-filled tail. Use it only where the audit trail is also shipped elsewhere.
+//!
+//! Rotation fsyncs the old file and the directory after the rename under `"batch"` and
+//! `"always"`, so a rotated file is never lost while its successor survives.
+//!
+//! # Failures
+//!
+//! A failed write, fsync or rotation answers every waiter of the batch with
+//! [`AuditError::Write`] and logs it; the caller refuses the call. A partial write is cut
+//! back so the file still ends on a record boundary; when that (or an fsync) fails, the
+//! writer is poisoned and every later append fails with [`AuditError::Poisoned`].
+
+use super::error::AuditError;
+use super::event::AuditEvent;
+use super::segment::{find_tip, open_error, parent_dir, rotated_files, ChainTip};
+use crate::clock::SharedClock;
+use crate::config::{AuditConfig, FsyncPolicy};
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Records waiting for the writer; senders wait (backpressure) when it is full.
+pub const QUEUE_CAPACITY: usize = 4096;
+/// The most records written by one `write` + fsync, so one batch's latency stays bounded.
+pub const MAX_BATCH_RECORDS: usize = 1024;
+
+/// Proof that a record is in the file (and fsynced, per policy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReceipt {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// Counters for metrics and for tests of the fsync policy.
+#[derive(Debug, Default)]
+pub struct AuditStats {
+    /// Records written.
+    pub records: AtomicU64,
+    /// `write` calls (one per batch, or per record under `"always"`).
+    pub writes: AtomicU64,
+    /// fsyncs of the audit file.
+    pub fsyncs: AtomicU64,
+    /// Rotations done.
+    pub rotations: AtomicU64,
+    /// Records refused because of a failure.
+    pub failures: AtomicU64,
+}
+
+/// A real failure injected into the writer's next write: it writes half the batch, then fails
+/// as a disk would. Tests arm it to check that the caller refuses and the chain recovers.
+#[derive(Debug, Clone, Default)]
+pub struct FailPoint(Arc<AtomicBool>);
+
+impl FailPoint {
+    /// Make the next write fail (once).
+    pub fn arm(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub(crate) fn take(&self) -> bool {
+        self.0.swap(false, Ordering::SeqCst)
+    }
+}
+
+struct Pending {
+    event: AuditEvent,
+    reply: oneshot::Sender<Result<AuditReceipt, AuditError>>,
+}
+
+/// The handle callers share (wrap it in an `Arc`). Dropping the last handle stops the writer
+/// after it has written everything queued.
+pub struct AuditLog {
+    tx: mpsc::Sender<Pending>,
+    done: oneshot::Receiver<ChainTip>,
+    stats: Arc<AuditStats>,
+    fail_point: FailPoint,
+}
+
+impl AuditLog {
+    /// Open (or create) the log at `config.path` and resume its chain from the last record.
+    pub fn open(config: &AuditConfig, clock: SharedClock) -> Result<AuditLog, AuditError> {
+        let path = config.path.clone();
+        let dir = parent_dir(&path);
+        std::fs::create_dir_all(&dir).map_err(|e| open_error(&dir, e))?;
+        let rotated = rotated_files(&path)?;
+        let tip = find_tip(&path, &rotated)?;
+        let file = open_append(&path)?;
+        let size = file.metadata().map_err(|e| open_error(&path, e))?.len();
+        let next_rotation = rotated.last().map_or(1, |(n, _)| n.saturating_add(1));
+        let stats = Arc::new(AuditStats::default());
+        let fail_point = FailPoint::default();
+        let writer = super::commit::Writer {
+            path,
+            file,
+            size,
+            tip,
+            next_rotation,
+            fsync: config.fsync,
+            rotate_bytes: config.rotate_bytes,
+            max_record_bytes: config.max_record_bytes,
+            to_stdout: config.to_stdout,
+            clock,
+            stats: stats.clone(),
+            fail_point: fail_point.clone(),
+            poisoned: None,
+        };
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || run(writer, rx, done_tx))
+            .map_err(|e| open_error(&config.path, format!("cannot start the writer: {e}")))?;
+        Ok(AuditLog {
+            tx,
+            done,
+            stats,
+            fail_point,
+        })
+    }
+
+    /// Queue a record and wait until it is written (and fsynced, per policy). An error means
+    /// it was not written: refuse whatever it was recording.
+    pub async fn append(&self, event: AuditEvent) -> Result<AuditReceipt, AuditError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Pending { event, reply })
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        answer.await.map_err(|_| AuditError::Closed)?
+    }
+
+    pub fn stats(&self) -> &AuditStats {
+        &self.stats
+    }
+
+    /// The handle tests use to inject a real write failure.
+    pub fn fail_point(&self) -> FailPoint {
+        self.fail_point.clone()
+    }
+
+    /// Stop after everything queued is written; returns where the chain ends (log it, keep it).
+    pub async fn close(self) -> Result<AuditReceipt, AuditError> {
+        drop(self.tx);
+        let tip = self.done.await.map_err(|_| AuditError::Closed)?;
+        Ok(AuditReceipt {
+            seq: tip.seq,
+            hash: tip.hash,
+        })
+    }
+}
+
+pub(crate) fn open_append(path: &Path) -> Result<File, AuditError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| open_error(path, e))
+}
+
+/// The writer thread: gather a batch, commit it, repeat until every handle is gone.
+fn run(
+    mut writer: super::commit::Writer,
+    mut rx: mpsc::Receiver<Pending>,
+    done: oneshot::Sender<ChainTip>,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_RECORDS {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let (events, replies): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|p| (p.event, p.reply)).unzip();
+        writer.commit(events, replies);
+    }
+    let tip = writer.tip.clone();
+    tracing::info!(target: "audit", seq = tip.seq, hash = %tip.hash, "audit log closed; keep this last hash to detect a cut at a record boundary");
+    let _ = done.send(tip);
+}
+
+pub(crate) type Reply = oneshot::Sender<Result<AuditReceipt, AuditError>>;
+
+pub(crate) fn fsyncs(policy: FsyncPolicy) -> bool {
+    policy != FsyncPolicy::Never
+}

@@ -1,0 +1,534 @@
+//! The embedded SQLite store: one file, WAL journal, `synchronous=FULL` so a commit is on the
+//! disk (not just in the OS cache) before the call returns.
+
+use super::types::*;
+use super::{migrations, Compose, Store, StoreError, StoreResult, MAX_LIST_ROWS};
+use crate::clock::Millis;
+use crate::config::ApprovalKind;
+use crate::grants::record::GrantRecord;
+use crate::policy::record::PolicyRecord;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// How long a writer waits for another process's lock before failing.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+pub struct SqliteStore {
+    /// One connection: SQLite serialises writers anyway, and the workflow's writes are small.
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Open (creating the file and its parent directory if needed) and migrate.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::backend("open", format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| {
+            StoreError::backend("open", format!("cannot open {}: {e}", path.display()))
+        })?;
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+            .map_err(|e| StoreError::backend("open", e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| StoreError::backend("open", e))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| StoreError::backend("open", e))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| StoreError::backend("open", e))?;
+        migrations::migrate(&mut conn).map_err(|e| StoreError::backend("migrate", e))?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| StoreError::backend("lock", "a previous store call panicked"))
+    }
+
+    /// Run `f` in an IMMEDIATE transaction (the write lock is taken up front) and commit.
+    fn write<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.lock()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::backend(op, e))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| StoreError::backend(op, e))?;
+        Ok(value)
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::backend("encode", e))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn approval_name(a: ApprovalKind) -> &'static str {
+    match a {
+        ApprovalKind::Manual => "manual",
+        ApprovalKind::Auto => "auto",
+    }
+}
+
+const POLICY_COLS: &str = "n, scope, approval, approvers, max_hours";
+
+fn policy_row(r: &Row<'_>) -> rusqlite::Result<PolicyRecord> {
+    let approval: String = r.get(2)?;
+    Ok(PolicyRecord {
+        id: format!("P-{}", r.get::<_, i64>(0)?),
+        scope: from_json(&r.get::<_, String>(1)?)?,
+        approval: if approval == "auto" {
+            ApprovalKind::Auto
+        } else {
+            ApprovalKind::Manual
+        },
+        approvers: r.get(3)?,
+        max_hours: r.get(4)?,
+    })
+}
+
+const REQUEST_COLS: &str =
+    "r.n, r.requester, r.task, r.policy_id, r.approvers, r.reason, r.hours, \
+    r.state, r.comments, r.created_at_ms, r.updated_at_ms, r.pending_expires_at_ms, r.decided_by, \
+    (SELECT MAX(g.n) FROM grants g WHERE g.request_n = r.n)";
+
+fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
+    let state: String = r.get(7)?;
+    Ok(RequestRecord {
+        id: format!("R-{}", r.get::<_, i64>(0)?),
+        requester: r.get(1)?,
+        task: r.get(2)?,
+        policy_id: r.get(3)?,
+        approvers: r.get(4)?,
+        reason: r.get(5)?,
+        hours: r.get(6)?,
+        state: RequestState::parse(&state).unwrap_or(RequestState::Expired),
+        comments: from_json(&r.get::<_, String>(8)?)?,
+        created_at_ms: r.get(9)?,
+        updated_at_ms: r.get(10)?,
+        pending_expires_at_ms: r.get(11)?,
+        decided_by: r.get(12)?,
+        grant_id: r.get::<_, Option<i64>>(13)?.map(|n| format!("G-{n}")),
+    })
+}
+
+const GRANT_COLS: &str =
+    "n, request_n, principal, scope, policy_id, starts_at_ms, expires_at_ms, approver";
+
+fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
+    Ok(GrantRecord {
+        id: format!("G-{}", r.get::<_, i64>(0)?),
+        request_id: format!("R-{}", r.get::<_, i64>(1)?),
+        principal: r.get(2)?,
+        scope: from_json(&r.get::<_, String>(3)?)?,
+        policy_id: r.get(4)?,
+        starts_at_ms: r.get(5)?,
+        expires_at_ms: r.get(6)?,
+        approver: r.get(7)?,
+    })
+}
+
+/// Append one history line inside the caller's transaction.
+fn record(tx: &Transaction<'_>, h: &HistoryEntry) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO history (at_ms, subject, action, actor, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            h.at_ms,
+            h.subject,
+            h.action,
+            h.actor,
+            h.from_state,
+            h.to_state,
+            h.detail
+        ],
+    )
+    .map_err(|e| StoreError::backend("history", e))?;
+    Ok(())
+}
+
+fn history(at_ms: Millis, subject: &str, action: &str, actor: &str) -> HistoryEntry {
+    HistoryEntry {
+        at_ms,
+        subject: subject.to_string(),
+        action: action.to_string(),
+        actor: actor.to_string(),
+        from_state: None,
+        to_state: None,
+        detail: None,
+    }
+}
+
+fn enqueue(tx: &Transaction<'_>, messages: &[OutboxMessage]) -> StoreResult<()> {
+    for m in messages {
+        tx.execute(
+            "INSERT INTO outbox (channel, subject, body, created_at_ms, next_attempt_ms)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![to_json(&m.channel)?, m.subject, m.body, m.created_at_ms],
+        )
+        .map_err(|e| StoreError::backend("outbox", e))?;
+    }
+    Ok(())
+}
+
+fn insert_grant(tx: &Transaction<'_>, request_n: i64, g: &NewGrant) -> StoreResult<GrantRecord> {
+    tx.execute(
+        "INSERT INTO grants (request_n, principal, scope, policy_id, starts_at_ms, expires_at_ms,
+         approver) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            request_n,
+            g.principal,
+            to_json(&g.scope)?,
+            g.policy_id,
+            g.starts_at_ms,
+            g.expires_at_ms,
+            g.approver
+        ],
+    )
+    .map_err(|e| StoreError::backend("grant", e))?;
+    let grant = GrantRecord {
+        id: format!("G-{}", tx.last_insert_rowid()),
+        principal: g.principal.clone(),
+        scope: g.scope.clone(),
+        policy_id: g.policy_id.clone(),
+        starts_at_ms: g.starts_at_ms,
+        expires_at_ms: g.expires_at_ms,
+        request_id: format!("R-{request_n}"),
+        approver: g.approver.clone(),
+    };
+    let mut h = history(g.starts_at_ms, &grant.id, "granted", &g.approver);
+    h.detail = Some(format!("{} until {}", grant.request_id, g.expires_at_ms));
+    record(tx, &h)?;
+    Ok(grant)
+}
+
+fn load_request(tx: &Connection, n: i64) -> StoreResult<Option<RequestRecord>> {
+    let sql = format!("SELECT {REQUEST_COLS} FROM requests r WHERE r.n = ?1");
+    tx.query_row(&sql, [n], request_row)
+        .optional()
+        .map_err(|e| StoreError::backend("read request", e))
+}
+
+fn request_n(id: &str) -> StoreResult<i64> {
+    parse_id('R', id).ok_or_else(|| StoreError::NotFound(id.to_string()))
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        let conn = self.lock()?;
+        conn.query_row("SELECT COUNT(*) FROM schema_version", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| StoreError::backend("ping", e))?;
+        Ok(())
+    }
+
+    fn list_policies(&self) -> StoreResult<Vec<PolicyRecord>> {
+        let conn = self.lock()?;
+        let sql = format!("SELECT {POLICY_COLS} FROM policies ORDER BY n LIMIT {MAX_LIST_ROWS}");
+        let mut stmt = conn
+            .prepare(&sql)
+            .map_err(|e| StoreError::backend("list policies", e))?;
+        let rows = stmt.query_map([], policy_row);
+        rows.and_then(|r| r.collect())
+            .map_err(|e| StoreError::backend("list policies", e))
+    }
+
+    fn create_policy(&self, p: NewPolicy, actor: &str, at: Millis) -> StoreResult<PolicyRecord> {
+        self.write("create policy", |tx| {
+            tx.execute(
+                "INSERT INTO policies (scope, approval, approvers, max_hours, created_by,
+                 created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    to_json(&p.scope)?,
+                    approval_name(p.approval),
+                    p.approvers,
+                    p.max_hours,
+                    actor,
+                    at
+                ],
+            )
+            .map_err(|e| StoreError::backend("create policy", e))?;
+            let policy = PolicyRecord {
+                id: format!("P-{}", tx.last_insert_rowid()),
+                scope: p.scope,
+                approval: p.approval,
+                approvers: p.approvers,
+                max_hours: p.max_hours,
+            };
+            let mut h = history(at, &policy.id, "created", actor);
+            h.detail = Some(to_json(&policy)?);
+            record(tx, &h)?;
+            Ok(policy)
+        })
+    }
+
+    fn remove_policy(&self, id: &str, actor: &str, at: Millis) -> StoreResult<PolicyRecord> {
+        let n = parse_id('P', id).ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        self.write("remove policy", |tx| {
+            let sql = format!("SELECT {POLICY_COLS} FROM policies WHERE n = ?1");
+            let policy = tx
+                .query_row(&sql, [n], policy_row)
+                .optional()
+                .map_err(|e| StoreError::backend("remove policy", e))?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            tx.execute("DELETE FROM policies WHERE n = ?1", [n])
+                .map_err(|e| StoreError::backend("remove policy", e))?;
+            let mut h = history(at, id, "removed", actor);
+            h.detail = Some(to_json(&policy)?);
+            record(tx, &h)?;
+            Ok(policy)
+        })
+    }
+
+    fn create_request(
+        &self,
+        r: NewRequest,
+        grant: Option<NewGrant>,
+        compose: &Compose,
+    ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
+        self.write("create request", |tx| {
+            tx.execute(
+                "INSERT INTO requests (requester, task, policy_id, approvers, reason, hours, state,
+                 comments, created_at_ms, updated_at_ms, pending_expires_at_ms, decided_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', ?8, ?8, ?9, ?10)",
+                params![
+                    r.requester,
+                    r.task,
+                    r.policy_id,
+                    r.approvers,
+                    r.reason,
+                    r.hours,
+                    r.state.as_str(),
+                    r.created_at_ms,
+                    r.pending_expires_at_ms,
+                    r.decided_by
+                ],
+            )
+            .map_err(|e| StoreError::backend("create request", e))?;
+            let n = tx.last_insert_rowid();
+            let mut h = history(r.created_at_ms, &format!("R-{n}"), "created", &r.requester);
+            h.to_state = Some(r.state.as_str().to_string());
+            h.detail = Some(format!("{} for {} h: {}", r.task, r.hours, r.reason));
+            record(tx, &h)?;
+            let grant = grant.map(|g| insert_grant(tx, n, &g)).transpose()?;
+            let request =
+                load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(format!("R-{n}")))?;
+            enqueue(tx, &compose(&request, grant.as_ref()))?;
+            Ok((request, grant))
+        })
+    }
+
+    fn get_request(&self, id: &str) -> StoreResult<Option<RequestRecord>> {
+        let Some(n) = parse_id('R', id) else {
+            return Ok(None);
+        };
+        load_request(&*self.lock()?, n)
+    }
+
+    fn list_requests(
+        &self,
+        state: Option<RequestState>,
+        limit: usize,
+    ) -> StoreResult<Vec<RequestRecord>> {
+        let conn = self.lock()?;
+        let limit = limit.min(MAX_LIST_ROWS) as i64;
+        let sql = format!(
+            "SELECT {REQUEST_COLS} FROM requests r WHERE (?1 IS NULL OR r.state = ?1)
+             ORDER BY r.n DESC LIMIT ?2"
+        );
+        let mut stmt = conn
+            .prepare(&sql)
+            .map_err(|e| StoreError::backend("list requests", e))?;
+        let rows = stmt.query_map(params![state.map(|s| s.as_str()), limit], request_row);
+        rows.and_then(|r| r.collect())
+            .map_err(|e| StoreError::backend("list requests", e))
+    }
+
+    fn transition(
+        &self,
+        t: Transition,
+        compose: &Compose,
+    ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
+        let n = request_n(&t.request_id)?;
+        self.write("transition", |tx| {
+            let mut request =
+                load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(t.request_id.clone()))?;
+            if request.state != t.from {
+                return Err(StoreError::WrongState {
+                    id: t.request_id.clone(),
+                    expected: t.from,
+                    actual: request.state,
+                });
+            }
+            if let Some(text) = &t.comment {
+                request.comments.push(Comment {
+                    author: t.actor.clone(),
+                    text: text.clone(),
+                    at_ms: t.at_ms,
+                });
+            }
+            tx.execute(
+                "UPDATE requests SET state = ?1, comments = ?2, updated_at_ms = ?3, decided_by = ?4
+                 WHERE n = ?5",
+                params![
+                    t.to.as_str(),
+                    to_json(&request.comments)?,
+                    t.at_ms,
+                    t.actor,
+                    n
+                ],
+            )
+            .map_err(|e| StoreError::backend("transition", e))?;
+            let mut h = history(t.at_ms, &t.request_id, t.to.as_str(), &t.actor);
+            h.from_state = Some(t.from.as_str().to_string());
+            h.to_state = Some(t.to.as_str().to_string());
+            h.detail = t.comment.clone();
+            record(tx, &h)?;
+            let mut grant = t
+                .grant
+                .as_ref()
+                .map(|g| insert_grant(tx, n, g))
+                .transpose()?;
+            if t.revoke_grant {
+                grant = revoke_grants_of(tx, n, &t.actor, t.at_ms)?;
+            }
+            let request =
+                load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(t.request_id.clone()))?;
+            enqueue(tx, &compose(&request, grant.as_ref()))?;
+            Ok((request, grant))
+        })
+    }
+
+    fn list_active_grants(&self, now: Millis) -> StoreResult<Vec<GrantRecord>> {
+        let conn = self.lock()?;
+        let sql = format!(
+            "SELECT {GRANT_COLS} FROM grants WHERE revoked_at_ms IS NULL AND expires_at_ms > ?1
+             ORDER BY n"
+        );
+        let mut stmt = conn
+            .prepare(&sql)
+            .map_err(|e| StoreError::backend("list grants", e))?;
+        let rows = stmt.query_map([now], grant_row);
+        rows.and_then(|r| r.collect())
+            .map_err(|e| StoreError::backend("list grants", e))
+    }
+
+    fn history(&self, subject: &str) -> StoreResult<Vec<HistoryEntry>> {
+        let conn = self.lock()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT at_ms, subject, action, actor, from_state, to_state, detail FROM history
+                 WHERE subject = ?1 ORDER BY seq",
+            )
+            .map_err(|e| StoreError::backend("history", e))?;
+        let rows = stmt.query_map([subject], |r| {
+            Ok(HistoryEntry {
+                at_ms: r.get(0)?,
+                subject: r.get(1)?,
+                action: r.get(2)?,
+                actor: r.get(3)?,
+                from_state: r.get(4)?,
+                to_state: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        });
+        rows.and_then(|r| r.collect())
+            .map_err(|e| StoreError::backend("history", e))
+    }
+
+    fn due_outbox(&self, now: Millis, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        let conn = self.lock()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT n, channel, subject, body, created_at_ms, attempts FROM outbox
+                 WHERE delivered_at_ms IS NULL AND dead = 0 AND next_attempt_ms <= ?1
+                 ORDER BY n LIMIT ?2",
+            )
+            .map_err(|e| StoreError::backend("outbox", e))?;
+        let limit = limit.min(MAX_LIST_ROWS) as i64;
+        let rows = stmt.query_map(params![now, limit], |r| {
+            Ok(OutboxItem {
+                id: r.get(0)?,
+                message: OutboxMessage {
+                    channel: from_json(&r.get::<_, String>(1)?)?,
+                    subject: r.get(2)?,
+                    body: r.get(3)?,
+                    created_at_ms: r.get(4)?,
+                },
+                attempts: r.get(5)?,
+            })
+        });
+        rows.and_then(|r| r.collect())
+            .map_err(|e| StoreError::backend("outbox", e))
+    }
+
+    fn outbox_delivered(&self, id: i64, at: Millis) -> StoreResult<()> {
+        self.write("outbox delivered", |tx| {
+            tx.execute(
+                "UPDATE outbox SET delivered_at_ms = ?1, attempts = attempts + 1 WHERE n = ?2",
+                params![at, id],
+            )
+            .map_err(|e| StoreError::backend("outbox delivered", e))?;
+            Ok(())
+        })
+    }
+
+    fn outbox_failed(&self, id: i64, error: &str, next: Option<Millis>) -> StoreResult<()> {
+        self.write("outbox failed", |tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?1,
+                 next_attempt_ms = COALESCE(?2, next_attempt_ms), dead = ?3 WHERE n = ?4",
+                params![error, next, next.is_none(), id],
+            )
+            .map_err(|e| StoreError::backend("outbox failed", e))?;
+            Ok(())
+        })
+    }
+}
+
+/// End every live grant of request `n`; returns the (last) grant ended.
+fn revoke_grants_of(
+    tx: &Transaction<'_>,
+    n: i64,
+    actor: &str,
+    at: Millis,
+) -> StoreResult<Option<GrantRecord>> {
+    let sql =
+        format!("SELECT {GRANT_COLS} FROM grants WHERE request_n = ?1 AND revoked_at_ms IS NULL");
+    let grants: Vec<GrantRecord> = {
+        let mut stmt = tx
+            .prepare(&sql)
+            .map_err(|e| StoreError::backend("revoke", e))?;
+        let rows = stmt.query_map([n], grant_row);
+        rows.and_then(|r| r.collect())
+            .map_err(|e| StoreError::backend("revoke", e))?
+    };
+    tx.execute(
+        "UPDATE grants SET revoked_at_ms = ?1, revoked_by = ?2 WHERE request_n = ?3
+         AND revoked_at_ms IS NULL",
+        params![at, actor, n],
+    )
+    .map_err(|e| StoreError::backend("revoke", e))?;
+    for g in &grants {
+        record(tx, &history(at, &g.id, "revoked", actor))?;
+    }
+    Ok(grants.into_iter().last())
+}
+
+#[cfg(test)]
+#[path = "sqlite_tests.rs"]
+mod tests;

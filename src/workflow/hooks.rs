@@ -1,0 +1,100 @@
+//! What the workflow needs from the rest of the gateway, as small traits the integrator
+//! connects: the audit log (written BEFORE a step takes effect) and the live state read by
+//! `decide()` (the grants map and the compiled policies).
+
+use crate::clock::Millis;
+use crate::grants::record::GrantRecord;
+use crate::policy::record::PolicyRecord;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One workflow step, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WorkflowEvent {
+    /// `policy.create`, `policy.remove`, `request.create`, `request.approve`, `request.deny`,
+    /// `request.expire`, `request.revoke`.
+    pub action: &'static str,
+    /// The authenticated principal (`system` for timed expiry).
+    pub actor: String,
+    /// `R-<n>` / `P-<n>`; `None` for a subject the store has not numbered yet.
+    pub subject: Option<String>,
+    pub at_ms: Millis,
+    /// The step's inputs (task, hours, reason, comment, policy).
+    pub detail: serde_json::Value,
+}
+
+/// The audit log. A step whose event cannot be recorded does not happen (fail closed).
+pub trait AuditHook: Send + Sync + 'static {
+    fn record(&self, event: WorkflowEvent) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The state `decide()` reads. Called synchronously after the store commit and before the
+/// API answers, so a revoke takes effect on the very next call.
+pub trait LiveState: Send + Sync + 'static {
+    fn grant_added(&self, grant: &GrantRecord);
+    fn grant_revoked(&self, grant: &GrantRecord);
+    /// Every policy now in force (config-file and stored), after a create or remove.
+    fn policies_changed(&self, all: &[PolicyRecord]);
+}
+
+/// An audit hook that keeps events in memory: for tests and for `dev` without an audit file.
+#[derive(Debug, Default)]
+pub struct RecordingAudit {
+    pub events: Mutex<Vec<WorkflowEvent>>,
+    /// When set, every `record` fails with this message (to test failing closed).
+    pub fail_with: Mutex<Option<String>>,
+}
+
+impl RecordingAudit {
+    pub fn actions(&self) -> Vec<&'static str> {
+        let events = self.events.lock().map(|e| e.clone()).unwrap_or_default();
+        events.iter().map(|e| e.action).collect()
+    }
+}
+
+impl AuditHook for RecordingAudit {
+    fn record(&self, event: WorkflowEvent) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            if let Some(msg) = self.fail_with.lock().map_err(|e| e.to_string())?.clone() {
+                return Err(msg);
+            }
+            self.events.lock().map_err(|e| e.to_string())?.push(event);
+            Ok(())
+        })
+    }
+}
+
+/// Live state kept in plain collections: for tests, and until the grants map is connected.
+#[derive(Debug, Default)]
+pub struct RecordingLive {
+    pub grants: Mutex<Vec<GrantRecord>>,
+    pub policies: Mutex<Vec<PolicyRecord>>,
+}
+
+impl RecordingLive {
+    pub fn grant_ids(&self) -> Vec<String> {
+        let grants = self.grants.lock().map(|g| g.clone()).unwrap_or_default();
+        grants.into_iter().map(|g| g.id).collect()
+    }
+}
+
+impl LiveState for RecordingLive {
+    fn grant_added(&self, grant: &GrantRecord) {
+        if let Ok(mut g) = self.grants.lock() {
+            g.push(grant.clone());
+        }
+    }
+    fn grant_revoked(&self, grant: &GrantRecord) {
+        if let Ok(mut g) = self.grants.lock() {
+            g.retain(|x| x.id != grant.id);
+        }
+    }
+    fn policies_changed(&self, all: &[PolicyRecord]) {
+        if let Ok(mut p) = self.policies.lock() {
+            *p = all.to_vec();
+        }
+    }
+}

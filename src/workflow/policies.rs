@@ -1,0 +1,181 @@
+//! Policy management (`New-`, `Get-`, `Remove-ElevatedAccessApprovalPolicy`).
+
+use super::error::{ErrorKind, WorkflowError};
+use super::task::Task;
+use super::Workflow;
+use crate::config::ApprovalKind;
+use crate::policy::record::{PolicyRecord, Scope};
+use crate::store::NewPolicy;
+
+/// Longest grant a policy may allow: one year, as for `[[policy]] max_hours`.
+pub const MAX_POLICY_HOURS: i64 = 24 * 365;
+/// `max_hours` when a new policy does not say (as for `[[policy]]`).
+pub const DEFAULT_POLICY_HOURS: u32 = 8;
+
+/// A policy as the admin API receives it: exactly one of task, role or role_group.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    pub task: Option<String>,
+    pub role: Option<String>,
+    pub role_group: Option<Vec<String>>,
+    pub approval: Option<ApprovalKind>,
+    pub approvers: Option<String>,
+    pub max_hours: Option<i64>,
+}
+
+impl Workflow {
+    /// Config-file policies first, then stored ones.
+    pub async fn list_policies(&self) -> Result<Vec<PolicyRecord>, WorkflowError> {
+        let stored = self.blocking(|s| s.list_policies()).await?;
+        let mut all = self.settings.config_policies.clone();
+        all.extend(stored);
+        Ok(all)
+    }
+
+    fn may_manage_policies(&self, actor: &str) -> Result<(), WorkflowError> {
+        match &self.settings.policy_admins {
+            Some(g) if !self.settings.in_group(g, actor) => Err(WorkflowError::new(
+                ErrorKind::Forbidden,
+                "not_policy_admin",
+                format!("{actor} is not in the policy administrators group {g:?}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_policy(&self, p: PolicyInput) -> Result<NewPolicy, WorkflowError> {
+        let role_exists = |r: &String| {
+            if self.settings.roles.contains_key(r) {
+                Ok(())
+            } else {
+                Err(WorkflowError::bad_input(
+                    "role",
+                    "unknown_role",
+                    format!(
+                        "role {:?} is not defined under [roles] in the config file",
+                        super::task::shorten(r)
+                    ),
+                ))
+            }
+        };
+        let scope = match (p.task, p.role, p.role_group) {
+            (Some(t), None, None) => Scope::Task(Task::parse(&t)?.text()),
+            (None, Some(r), None) => {
+                role_exists(&r)?;
+                Scope::Role(r)
+            }
+            (None, None, Some(rs)) if !rs.is_empty() => {
+                rs.iter().try_for_each(role_exists)?;
+                Scope::RoleGroup(rs)
+            }
+            _ => {
+                return Err(WorkflowError::bad_input(
+                    "task",
+                    "scope_required",
+                    "give exactly one of task, role or role_group",
+                ))
+            }
+        };
+        let approval = p.approval.ok_or_else(|| {
+            WorkflowError::bad_input(
+                "approval",
+                "missing",
+                "approval is required: \"manual\" or \"auto\"",
+            )
+        })?;
+        let approvers = p.approvers.ok_or_else(|| {
+            WorkflowError::bad_input(
+                "approvers",
+                "missing",
+                "approvers is required: a group from [groups]",
+            )
+        })?;
+        if !self.settings.groups.contains_key(&approvers) {
+            return Err(WorkflowError::bad_input(
+                "approvers",
+                "unknown_group",
+                format!(
+                    "group {:?} is not defined under [groups] in the config file",
+                    super::task::shorten(&approvers)
+                ),
+            ));
+        }
+        let max_hours = match p.max_hours {
+            None => DEFAULT_POLICY_HOURS,
+            Some(h) if (1..=MAX_POLICY_HOURS).contains(&h) => h as u32,
+            Some(h) => {
+                return Err(WorkflowError::bad_input(
+                    "max_hours",
+                    "out_of_range",
+                    format!("max_hours {h} is out of range: give 1 to {MAX_POLICY_HOURS}"),
+                ))
+            }
+        };
+        Ok(NewPolicy {
+            scope,
+            approval,
+            approvers,
+            max_hours,
+        })
+    }
+
+    /// Validate, audit, store, then hand the new policy set to the live state.
+    pub async fn create_policy(
+        &self,
+        actor: &str,
+        input: PolicyInput,
+    ) -> Result<PolicyRecord, WorkflowError> {
+        let actor = actor.to_lowercase();
+        self.may_manage_policies(&actor)?;
+        let policy = self.validate_policy(input)?;
+        let mut event = self.event("policy.create", &actor, None);
+        event.detail = serde_json::json!({
+            "scope": policy.scope, "approval": policy.approval,
+            "approvers": policy.approvers, "max_hours": policy.max_hours,
+        });
+        self.audit(event).await?;
+        let at = self.clock.now_ms();
+        let created = self
+            .blocking(move |s| s.create_policy(policy, &actor, at))
+            .await?;
+        self.live.policies_changed(&self.list_policies().await?);
+        Ok(created)
+    }
+
+    /// Remove a stored policy; config-file policies are read-only here.
+    pub async fn remove_policy(
+        &self,
+        actor: &str,
+        id: &str,
+    ) -> Result<PolicyRecord, WorkflowError> {
+        let actor = actor.to_lowercase();
+        self.may_manage_policies(&actor)?;
+        if self.settings.config_policies.iter().any(|p| p.id == id) {
+            return Err(WorkflowError::new(
+                ErrorKind::Forbidden,
+                "read_only",
+                format!("{id} comes from the config file; remove it there and reload"),
+            ));
+        }
+        if crate::store::parse_id('P', id).is_none() {
+            return Err(WorkflowError::bad_input(
+                "id",
+                "malformed_id",
+                format!(
+                    "{:?} is not a policy id; ids look like P-1 (or C-1 for config-file policies)",
+                    super::task::shorten(id)
+                ),
+            ));
+        }
+        self.audit(self.event("policy.remove", &actor, Some(id)))
+            .await?;
+        let at = self.clock.now_ms();
+        let owned = id.to_string();
+        let removed = self
+            .blocking(move |s| s.remove_policy(&owned, &actor, at))
+            .await?;
+        self.live.policies_changed(&self.list_policies().await?);
+        Ok(removed)
+    }
+}
