@@ -4,7 +4,8 @@
 use runspace_gateway::clock::{Clock, FakeClock};
 use runspace_gateway::config::RateLimitRule;
 use runspace_gateway::invocation::{Command, Invocation, Protocol};
-use runspace_gateway::ratelimit::{RateLimiter, Throttle, NO_TENANT_KEY};
+use runspace_gateway::policy::{RateCheck, Throttle};
+use runspace_gateway::ratelimit::{RateLimiter, NO_TENANT_KEY};
 use std::sync::Arc;
 
 #[derive(serde::Deserialize)]
@@ -418,4 +419,115 @@ fn status_lists_rules_with_quotas_and_the_most_throttled_keys() {
     assert_eq!(top, [("alice@contoso.com", 4), ("bob@contoso.com", 1)]);
     let json = serde_json::to_value(&status).unwrap();
     assert_eq!(json["rules"][0]["quota"]["per"], "minute");
+}
+
+#[test]
+fn at_the_bound_idle_keys_are_swept_at_most_once_per_interval() {
+    use runspace_gateway::ratelimit::SWEEP_MIN_INTERVAL_MS;
+    let f = Fixture::new("[[ratelimit]]\nname = \"b\"\nkey = \"principal\"\nper_second = 10\nburst = 1\nmax_keys = 1\n");
+    f.check(&call("u1", "Get-User")).unwrap();
+    f.clock.advance_ms(1_000);
+    assert!(
+        f.check(&call("u2", "Get-User")).is_ok(),
+        "the first sweep evicts idle u1"
+    );
+    f.clock.advance_ms(500);
+    assert!(
+        f.check(&call("u3", "Get-User")).is_err(),
+        "u2 is idle by now, but the last sweep was under {SWEEP_MIN_INTERVAL_MS} ms ago"
+    );
+    f.clock.advance_ms(500);
+    assert!(
+        f.check(&call("u3", "Get-User")).is_ok(),
+        "the next sweep is due and evicts u2"
+    );
+}
+
+#[test]
+fn concurrent_callers_never_get_more_than_the_burst() {
+    let f = Arc::new(Fixture::new(
+        "[[ratelimit]]\nname = \"g\"\nkey = \"global\"\nper_hour = 50\n",
+    ));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                let inv = call(&format!("user{t}"), "Get-User");
+                (0..100).filter(|_| f.check(&inv).is_ok()).count()
+            })
+        })
+        .collect();
+    let allowed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(allowed, 50);
+}
+
+#[test]
+fn two_identical_rules_keep_separate_state_across_a_reload() {
+    let text = "[[ratelimit]]\nkey = \"principal\"\nper_hour = 1\n\n[[ratelimit]]\nkey = \"principal\"\nper_hour = 1\n";
+    let f = Fixture::new(text);
+    f.check(&call("alice", "Get-User")).unwrap();
+    let summary = f.limiter.reload(&rules(text)).unwrap();
+    assert_eq!(summary.kept, ["ratelimit[0]", "ratelimit[1]"]);
+    assert!(summary.is_unchanged());
+    assert_eq!(
+        f.rule_of(&call("alice", "Get-User")),
+        "ratelimit[0]",
+        "both kept their spent cell"
+    );
+}
+
+#[test]
+fn names_match_as_policies_match_them_so_no_spelling_escapes_a_rule() {
+    let f = Fixture::new(
+        r#"
+[[ratelimit]]
+name = "iex"
+key = "principal+cmdlet"
+cmdlets = ["Invoke-Expression"]
+per_hour = 3
+
+[[ratelimit]]
+name = "sets"
+key = "principal"
+cmdlets = ["Set-?ailbox"]
+per_hour = 2
+"#,
+    );
+    let a = "alice@contoso.com";
+    f.check(&call(a, "iex")).unwrap();
+    f.check(&call(a, "Microsoft.PowerShell.Utility\\Invoke-Expression"))
+        .unwrap();
+    f.check(&call(a, "INVOKE-EXPRESSION")).unwrap();
+    assert_eq!(
+        f.rule_of(&call(a, "ınvoke-Expression")),
+        "iex",
+        "alias, qualifier, case and dotless i share one key"
+    );
+
+    f.check(&call("ALICE@contoso.com", "Set-Mailbox")).unwrap();
+    f.check(&call(a, "\u{17f}et-Mailbox")).unwrap();
+    assert_eq!(
+        f.rule_of(&call(a, "set-mailbox")),
+        "sets",
+        "principal case and long s fold too"
+    );
+}
+
+#[test]
+fn decide_reports_the_limiters_throttle_with_rule_and_retry_after() {
+    use runspace_gateway::grants::Grants;
+    use runspace_gateway::policy::{decide, Decision, Policies};
+    let f = Fixture::new(PER_USER);
+    let (policies, grants) = (Policies::disabled(), Grants::new());
+    let get = call("alice@contoso.com", "Get-Mailbox");
+    for _ in 0..3 {
+        let d = decide(&get, &policies, &grants, &f.limiter, f.clock.now_ms());
+        assert!(matches!(d, Decision::Allow(_)), "{d:?}");
+    }
+    match decide(&get, &policies, &grants, &f.limiter, f.clock.now_ms()) {
+        Decision::Throttle(t) => {
+            assert_eq!((t.rule.as_str(), t.retry_after_ms), ("per-user", 1_000))
+        }
+        other => panic!("expected a throttle, got {other:?}"),
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::mock::auth::User;
 use crate::mock::{MockOptions, MockServer};
+use crate::proxy::shutdown_signal;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ pub fn run(args: Args) -> ExitCode {
     let opts = MockOptions {
         users: args.users,
         log: args.log,
+        receive_wait: None,
     };
     runtime.block_on(async move {
         let server = match MockServer::bind(args.listen, opts).await {
@@ -60,26 +62,4 @@ fn announce(addr: SocketAddr) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {addr}");
     let _ = out.flush();
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

@@ -8,8 +8,11 @@
 pub mod auth;
 pub mod echo;
 pub mod log;
+mod pipeline;
 pub mod rest;
 mod service;
+mod shells;
+pub mod winrm;
 
 use crate::invocation::Command;
 use auth::User;
@@ -20,6 +23,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -34,13 +38,22 @@ pub struct MockOptions {
     pub users: Vec<User>,
     /// Where to append one JSON line per executed command.
     pub log: Option<PathBuf>,
+    /// How long a Receive waits for output before the OperationTimeout fault (clients then
+    /// send the next Receive). `None` is [`DEFAULT_RECEIVE_WAIT`].
+    pub receive_wait: Option<Duration>,
 }
+
+/// The default long-poll of a Receive: shorter than every client's OperationTimeout
+/// (pypsrp 20 s, PowerShell 180 s), so the client never gives up first.
+pub const DEFAULT_RECEIVE_WAIT: Duration = Duration::from_secs(10);
 
 /// Everything the request handlers share.
 #[derive(Debug)]
 pub struct MockState {
     users: Vec<User>,
     log: Option<CommandLog>,
+    shells: winrm::Shells,
+    receive_wait: Duration,
 }
 
 impl MockState {
@@ -54,6 +67,8 @@ impl MockState {
         Ok(MockState {
             users: opts.users,
             log,
+            shells: winrm::Shells::default(),
+            receive_wait: opts.receive_wait.unwrap_or(DEFAULT_RECEIVE_WAIT),
         })
     }
 

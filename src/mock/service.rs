@@ -100,10 +100,10 @@ async fn handle(
         .unwrap_or("localhost");
     match door {
         Door::Rest(route) => Ok(rest_reply(&state, &user, host, route, &body)),
-        Door::Winrm => Ok(text(
-            StatusCode::NOT_IMPLEMENTED,
-            "WinRM on the mock is being built",
-        )),
+        Door::Winrm => {
+            let reply = super::winrm::handle(&state, &user, head.uri.query(), &body).await;
+            Ok(soap_reply(reply))
+        }
     }
 }
 
@@ -139,6 +139,17 @@ fn rest_reply(
         header::HeaderValue::from_static(
             "application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8",
         ),
+    );
+    resp
+}
+
+fn soap_reply(reply: super::winrm::SoapReply) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/soap+xml;charset=UTF-8"),
     );
     resp
 }

@@ -50,6 +50,8 @@ pub struct WorkflowSettings {
     pub config_policies: Vec<PolicyRecord>,
     /// Lower-case principal -> e-mail address, from `[users]`.
     pub emails: BTreeMap<String, String>,
+    /// Whether `[notify.smtp]` is set (mails are queued only then).
+    pub smtp: bool,
     /// Whether `[notify.webhook]` is set (each step then also posts there).
     pub webhook: bool,
     /// `[workflow] policy_admins`: the group allowed to create and remove policies and to revoke
@@ -83,6 +85,7 @@ impl WorkflowSettings {
                 .iter()
                 .map(|(k, u)| (k.to_lowercase(), u.email.clone()))
                 .collect(),
+            smtp: c.notify.smtp.is_some(),
             webhook: c.notify.webhook.is_some(),
             policy_admins: c.workflow.policy_admins.clone(),
         })

@@ -241,7 +241,8 @@ struct NoticeView<'a>(&'a super::WorkflowSettings);
 
 impl NoticeView<'_> {
     fn email(&self, p: &str) -> Option<Channel> {
-        self.0.emails.get(p).cloned().map(Channel::Email)
+        let address = self.0.emails.get(p).filter(|_| self.0.smtp);
+        address.cloned().map(Channel::Email)
     }
     fn webhook(&self) -> Option<Channel> {
         self.0.webhook.then_some(Channel::Webhook)

@@ -43,6 +43,7 @@ fn settings() -> WorkflowSettings {
             (ALICE.to_string(), "alice@mail.test".to_string()),
             (BOB.to_string(), "bob@mail.test".to_string()),
         ]),
+        smtp: true,
         webhook: false,
         policy_admins: None,
     }

@@ -4,8 +4,8 @@ use crate::mock::{MockOptions, MockState};
 
 fn state_with_log(dir: &tempfile::TempDir) -> MockState {
     MockState::new(MockOptions {
-        users: vec![],
         log: Some(dir.path().join("log.jsonl")),
+        ..Default::default()
     })
     .unwrap()
 }
