@@ -5,7 +5,10 @@
 //! (cmdlets, rule names) the configured set plus a named cap of learned names, the rest
 //! counted as [`OTHER_LABEL`].
 
+mod admin;
 mod labels;
+
+pub use admin::{metrics_route, METRICS_PATH};
 
 pub use labels::{Decision, UpstreamErrorKind, MAX_LABEL_NAME_BYTES, OTHER_LABEL};
 

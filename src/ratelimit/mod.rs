@@ -36,12 +36,14 @@
 //!
 //! Quotas run on [`clock::GovernorClock`], a monotonic view of the injected clock.
 
+pub mod admin;
 pub mod clock;
 mod recent;
 mod reload;
 pub(crate) mod rule;
 mod status;
 
+pub use admin::{status_route, STATUS_PATH};
 pub use recent::{ThrottledKey, MAX_RECENT_THROTTLED_KEYS, RECENT_WINDOW_MS};
 pub use reload::ReloadSummary;
 pub use rule::{MAX_KEY_PART_BYTES, NO_TENANT_KEY, SCRIPT_KEY, SWEEP_MIN_INTERVAL_MS};
