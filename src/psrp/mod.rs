@@ -12,5 +12,5 @@ pub mod clixml;
 pub mod escape;
 pub mod fragment;
 pub mod message;
-pub mod xpress;
 pub mod write;
+pub mod xpress;
