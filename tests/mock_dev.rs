@@ -89,7 +89,7 @@ async fn dev_prints_how_to_connect_and_a_call_through_the_gateway_reaches_the_mo
     assert_ne!(mock.port(), gateway.port());
     let ca_line = dev.wait_line("  dev CA certificate ");
     assert_eq!(ca_line, data.join("certs/ca.pem").display().to_string());
-    let curl = dev.wait_line("    curl --cacert ");
+    let curl = dev.wait_line("    curl -s --cacert ");
     assert!(curl.starts_with(&ca_line), "{curl}");
 
     let certs = Certs {

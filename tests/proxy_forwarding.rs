@@ -307,3 +307,44 @@ async fn an_upstream_that_does_not_answer_gives_504_after_the_response_timeout()
     assert!(text.contains("response_timeout_ms"), "{text}");
     upstream.next_seen().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_upstream_is_reached_with_the_configured_ca_and_refused_without_it() {
+    let certs = Certs::new();
+    let mut upstream = Upstream::start_tls(&certs, ok).await;
+    let ca = format!("ca = {:?}", certs.paths.ca_cert);
+    let gateway = Gateway::start(
+        &GatewayConfig::new(&certs, &format!("{}/prefix", upstream.url))
+            .upstream_lines(&ca)
+            .text(),
+    );
+    let mut client = HttpClient::connect(gateway.addr, &certs.client_config())
+        .await
+        .unwrap();
+    let response = client
+        .send(request("POST", "/wsman", "over tls"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = upstream.next_seen().await;
+    assert_eq!(seen.uri, "/prefix/wsman");
+    assert_eq!(seen.body.as_ref(), b"over tls");
+    assert_eq!(
+        seen.headers["host"],
+        format!("localhost:{}", upstream.addr.port()).as_str()
+    );
+
+    // Without [upstream] ca only public roots are trusted: the dev certificate is refused.
+    let strict = Gateway::start(&GatewayConfig::new(&certs, &upstream.url).text());
+    let mut client = HttpClient::connect(strict.addr, &certs.client_config())
+        .await
+        .unwrap();
+    let response = client.send(request("POST", "/wsman", "x")).await.unwrap();
+    assert_eq!(response.status(), 502);
+    let text = String::from_utf8_lossy(response.body());
+    assert!(
+        text.contains("TLS") && text.contains("[upstream] ca"),
+        "{text}"
+    );
+    assert!(upstream.saw_nothing());
+}

@@ -8,6 +8,7 @@ use hyper_util::rt::TokioIo;
 use runspace_gateway::clock::{Clock, FakeClock};
 use runspace_gateway::config::RateLimitRule;
 use runspace_gateway::invocation::{Command, Invocation, Protocol};
+use runspace_gateway::policy::RateCheck;
 use runspace_gateway::ratelimit::{RateLimitStatus, RateLimiter};
 use std::process::Output;
 use std::sync::Arc;

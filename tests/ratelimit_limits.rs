@@ -4,7 +4,8 @@
 use runspace_gateway::clock::{Clock, FakeClock};
 use runspace_gateway::config::RateLimitRule;
 use runspace_gateway::invocation::{Command, Invocation, Protocol};
-use runspace_gateway::ratelimit::{RateLimiter, Throttle, NO_TENANT_KEY};
+use runspace_gateway::policy::{RateCheck, Throttle};
+use runspace_gateway::ratelimit::{RateLimiter, NO_TENANT_KEY};
 use std::sync::Arc;
 
 #[derive(serde::Deserialize)]
@@ -473,4 +474,60 @@ fn two_identical_rules_keep_separate_state_across_a_reload() {
         "ratelimit[0]",
         "both kept their spent cell"
     );
+}
+
+#[test]
+fn names_match_as_policies_match_them_so_no_spelling_escapes_a_rule() {
+    let f = Fixture::new(
+        r#"
+[[ratelimit]]
+name = "iex"
+key = "principal+cmdlet"
+cmdlets = ["Invoke-Expression"]
+per_hour = 3
+
+[[ratelimit]]
+name = "sets"
+key = "principal"
+cmdlets = ["Set-?ailbox"]
+per_hour = 2
+"#,
+    );
+    let a = "alice@contoso.com";
+    f.check(&call(a, "iex")).unwrap();
+    f.check(&call(a, "Microsoft.PowerShell.Utility\\Invoke-Expression"))
+        .unwrap();
+    f.check(&call(a, "INVOKE-EXPRESSION")).unwrap();
+    assert_eq!(
+        f.rule_of(&call(a, "ınvoke-Expression")),
+        "iex",
+        "alias, qualifier, case and dotless i share one key"
+    );
+
+    f.check(&call("ALICE@contoso.com", "Set-Mailbox")).unwrap();
+    f.check(&call(a, "\u{17f}et-Mailbox")).unwrap();
+    assert_eq!(
+        f.rule_of(&call(a, "set-mailbox")),
+        "sets",
+        "principal case and long s fold too"
+    );
+}
+
+#[test]
+fn decide_reports_the_limiters_throttle_with_rule_and_retry_after() {
+    use runspace_gateway::grants::Grants;
+    use runspace_gateway::policy::{decide, Decision, Policies};
+    let f = Fixture::new(PER_USER);
+    let (policies, grants) = (Policies::disabled(), Grants::new());
+    let get = call("alice@contoso.com", "Get-Mailbox");
+    for _ in 0..3 {
+        let d = decide(&get, &policies, &grants, &f.limiter, f.clock.now_ms());
+        assert!(matches!(d, Decision::Allow(_)), "{d:?}");
+    }
+    match decide(&get, &policies, &grants, &f.limiter, f.clock.now_ms()) {
+        Decision::Throttle(t) => {
+            assert_eq!((t.rule.as_str(), t.retry_after_ms), ("per-user", 1_000))
+        }
+        other => panic!("expected a throttle, got {other:?}"),
+    }
 }

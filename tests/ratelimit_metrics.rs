@@ -6,6 +6,7 @@ use runspace_gateway::invocation::{Command, Invocation, Protocol};
 use runspace_gateway::metrics::{
     Decision, Metrics, MetricsOptions, UpstreamErrorKind, CONTENT_TYPE, OTHER_LABEL,
 };
+use runspace_gateway::policy::RateCheck;
 use runspace_gateway::ratelimit::RateLimiter;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -5,7 +5,6 @@
 pub mod auth;
 mod body;
 pub mod client;
-mod mtls;
 mod reply;
 mod routes;
 pub mod tables;
@@ -184,7 +183,8 @@ async fn serve_connection(
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .and_then(mtls::principal);
+        .and_then(|c| crate::proxy::client_cert_principal(c))
+        .map(|p| p.to_lowercase());
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let (api, who) = (api.clone(), cert_principal.clone());
         async move { Ok::<_, std::convert::Infallible>(api.handle(req, who).await) }

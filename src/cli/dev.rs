@@ -174,7 +174,7 @@ pypsrp (python3 -m pip install pypsrp):
     EOF
 
 curl (the Exchange Online admin API, REST InvokeCommand):
-    curl --cacert {ca} -u alice@contoso.com:secret \
+    curl -s --cacert {ca} -u alice@contoso.com:secret \
       -H 'Content-Type: application/json' \
       -d '{{"CmdletInput":{{"CmdletName":"Get-Mailbox","Parameters":{{"Identity":"bob@contoso.com"}}}}}}' \
       {url}/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand
@@ -188,8 +188,9 @@ PowerShell (the dev CA is not in the Windows trust store, so skip its checks):
     $s = New-PSSession -ConfigurationName Microsoft.Exchange -ConnectionUri {url}/PowerShell/ `
            -Credential $cred -Authentication Basic -SessionOption $opt
     Import-PSSession $s
-    # ExchangeOnlineManagement (REST) pointed at the gateway:
-    Connect-ExchangeOnline -ConnectionUri {url}/powershell-liveid/ -Credential $cred
+    # ExchangeOnlineManagement 3.x (REST; it signs in with Entra ID, then POSTs to
+    # {url}/adminapi/beta/<tenant>/InvokeCommand, where the mock accepts any Bearer token):
+    Connect-ExchangeOnline -ConnectionUri {url} -UserPrincipalName alice@contoso.com
 "#,
         mock = p.mock,
         gateway = p.gateway,
@@ -250,12 +251,12 @@ mod tests {
         assert!(
             text.contains("port=40443") && text.contains("cert_validation=\"/d/certs/ca.pem\"")
         );
-        assert!(text.contains("curl --cacert /d/certs/ca.pem"));
+        assert!(text.contains("curl -s --cacert /d/certs/ca.pem"));
         assert!(text.contains(
             "https://localhost:40443/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand"
         ));
         assert!(text.contains(r#"{"CmdletInput":{"CmdletName":"Get-Mailbox","Parameters":{"Identity":"bob@contoso.com"}}}"#));
         assert!(text.contains("New-PSSessionOption -SkipCACheck -SkipCNCheck"));
-        assert!(text.contains("Connect-ExchangeOnline -ConnectionUri https://localhost:40443/"));
+        assert!(text.contains("Connect-ExchangeOnline -ConnectionUri https://localhost:40443 "));
     }
 }

@@ -1,6 +1,7 @@
 //! `[pam]` and `[[policy]]`: what needs approval, and how.
 
 use super::Invalid;
+use crate::policy::pattern::NamePattern;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -58,7 +59,21 @@ impl Default for PamConfig {
 }
 
 impl PamConfig {
+    /// Every `always_allow` entry must be a name or a `*`/`?` pattern, and every system account
+    /// a non-empty principal, so a typo fails the load instead of silently allowing nothing.
     pub fn validate(&self) -> Result<(), Invalid> {
+        for (i, pattern) in self.always_allow.iter().enumerate() {
+            NamePattern::parse(pattern)
+                .map_err(|e| Invalid::new(format!("pam.always_allow[{i}]"), e.to_string()))?;
+        }
+        for (i, account) in self.system_accounts.iter().enumerate() {
+            if account.trim().is_empty() {
+                return Err(Invalid::new(
+                    format!("pam.system_accounts[{i}]"),
+                    "is empty; give the account's user principal name",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -113,6 +128,10 @@ impl PolicyConfig {
                 key("task"),
                 "give exactly one of task, role or role_group",
             ));
+        }
+        if let Some(task) = &self.task {
+            NamePattern::parse(crate::policy::strip_module(task))
+                .map_err(|e| Invalid::new(key("task"), e.to_string()))?;
         }
         if !groups.contains_key(&self.approvers) {
             return Err(Invalid::new(

@@ -46,7 +46,7 @@ pub struct RateLimitRule {
     #[serde(default)]
     pub name: Option<String>,
     pub key: RateLimitKey,
-    /// Exact cmdlet names or patterns (`Get-*`, `*`), case-insensitive.
+    /// Exact cmdlet names or patterns (`Get-*`, `*`, `Set-?ailbox`), matched as policies match.
     #[serde(default = "all_cmdlets")]
     pub cmdlets: Vec<String>,
     #[serde(default)]
@@ -166,13 +166,15 @@ impl RateLimitRule {
             ));
         }
         for (i, pattern) in self.cmdlets.iter().enumerate() {
-            let bad_char = pattern.chars().any(|c| c.is_whitespace() || c.is_control());
+            let bad_char = pattern
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '[' || c == ']');
             if pattern.is_empty() || pattern.len() > MAX_CMDLET_PATTERN_BYTES || bad_char {
                 return Err(Invalid::new(
                     format!("ratelimit[{index}].cmdlets[{i}]"),
                     format!(
-                        "a cmdlet name or pattern such as Get-* : 1 to \
-                         {MAX_CMDLET_PATTERN_BYTES} bytes, no spaces"
+                        "a cmdlet name or pattern such as Get-* (wildcards * and ?): 1 to \
+                         {MAX_CMDLET_PATTERN_BYTES} bytes, no spaces or [ ]"
                     ),
                 ));
             }

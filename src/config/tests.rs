@@ -41,3 +41,18 @@ fn the_example_config_in_the_repository_is_valid() {
     let text = include_str!("../../gateway.example.toml");
     parse(text).unwrap();
 }
+
+#[test]
+fn pam_patterns_and_accounts_are_checked_at_load() {
+    let text = format!("{MINIMAL}\n[pam]\nalways_allow = [\"Get-*\", \"Get-[ab]\"]\n");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.contains("pam.always_allow[1]"), "{err}");
+    let text = format!("{MINIMAL}\n[pam]\nsystem_accounts = [\"svc@contoso.com\", \" \"]\n");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.contains("pam.system_accounts[1]"), "{err}");
+    let text = format!(
+        "{MINIMAL}\n[groups]\ng = []\n[[policy]]\ntask = \"Exchange\\\\\"\napproval = \"auto\"\napprovers = \"g\"\n"
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.contains("policy[0].task"), "{err}");
+}

@@ -22,6 +22,14 @@ use tokio::sync::Notify;
 /// Shells held at once; Create beyond this is refused with a fault.
 pub const MAX_SHELLS: usize = 10_000;
 
+/// WSManFault codes the mock answers with. None is one PowerShell special-cases (protocol.md
+/// §5.1) except [`soap::FAULT_NO_SUCH_SHELL`], which is meant: the shell or command is gone.
+const FAULT_BAD_REQUEST: u32 = 0x8033_8041;
+const FAULT_ACTION_NOT_SUPPORTED: u32 = 0x8033_8003;
+const FAULT_BAD_PSRP: u32 = 0x8033_8082;
+const FAULT_QUOTA: u32 = 0x8033_81A6;
+const FAULT_ACCESS_DENIED: u32 = 5;
+
 /// The machine name written into faults.
 const MACHINE: &str = "runspace-gateway-mock";
 
@@ -74,7 +82,7 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
             return sender_fault(
                 "",
                 "w:SchemaValidationError",
-                2150858817,
+                FAULT_BAD_REQUEST,
                 &format!("the mock could not read this request: {e}"),
             )
         }
@@ -97,7 +105,7 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
         return sender_fault(
             &relates,
             "w:AccessDenied",
-            5,
+            FAULT_ACCESS_DENIED,
             "This shell belongs to another user.",
         );
     }
@@ -137,7 +145,12 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
         }
         (action, _) => {
             let msg = format!("The mock does not support the {} action.", action.name());
-            sender_fault(&relates, "w:ActionNotSupported", 2150858755, &msg)
+            sender_fault(
+                &relates,
+                "w:ActionNotSupported",
+                FAULT_ACTION_NOT_SUPPORTED,
+                &msg,
+            )
         }
     };
     slot.output.notify_waiters();
@@ -163,14 +176,14 @@ fn create(
     let mut shell = Shell::new(id.clone(), user.to_owned(), delegated_org(query));
     if let Some(data) = creation_xml {
         if let Err(e) = shell.receive_fragments(&Target::Pool, data) {
-            return sender_fault(relates, "w:InvalidParameter", 2150858882, &e.0);
+            return sender_fault(relates, "w:InvalidParameter", FAULT_BAD_PSRP, &e.0);
         }
     }
     if !state.shells.insert(id.clone(), shell) {
         let msg = format!(
             "The mock holds {MAX_SHELLS} shells already, or {id} exists; close some first."
         );
-        return sender_fault(relates, "w:QuotaLimit", 2150859174, &msg);
+        return sender_fault(relates, "w:QuotaLimit", FAULT_QUOTA, &msg);
     }
     let address = env
         .to
@@ -208,7 +221,12 @@ fn send(
                 let id = id.to_uppercase();
                 if !slot.lock().has_command(&id) {
                     let msg = format!("The command {id} does not exist on this shell.");
-                    return sender_fault(relates, "w:InvalidSelectors", 2150858843, &msg);
+                    return sender_fault(
+                        relates,
+                        "w:InvalidSelectors",
+                        soap::FAULT_NO_SUCH_SHELL,
+                        &msg,
+                    );
                 }
                 Target::Command(id)
             }
@@ -236,7 +254,7 @@ fn feed(
             sender_fault(
                 relates,
                 "w:InvalidParameter",
-                2150858882,
+                FAULT_BAD_PSRP,
                 &format!("PSRP: {e}"),
             )
         })?;
@@ -256,7 +274,12 @@ fn feed(
             Ok(outputs) => slot.lock().complete(&run.command_id, run.pid, &outputs),
             Err(e) => {
                 slot.lock().remove_command(&run.command_id);
-                return Err(sender_fault(relates, "w:InvalidParameter", 2150858882, &e));
+                return Err(sender_fault(
+                    relates,
+                    "w:InvalidParameter",
+                    FAULT_BAD_PSRP,
+                    &e,
+                ));
             }
         }
     }
@@ -281,7 +304,12 @@ async fn receive(
             if let Target::Command(id) = &target {
                 if !shell.has_command(id) {
                     let msg = format!("The command {id} does not exist on this shell.");
-                    return sender_fault(relates, "w:InvalidSelectors", 2150858843, &msg);
+                    return sender_fault(
+                        relates,
+                        "w:InvalidSelectors",
+                        soap::FAULT_NO_SUCH_SHELL,
+                        &msg,
+                    );
                 }
             }
             if let Some((frags, done)) = shell.take_output(&target) {
@@ -321,7 +349,12 @@ fn signal(slot: &ShellSlot, command_id: Option<&str>, relates: &str) -> SoapRepl
         ok(soap::signal_response(relates))
     } else {
         let msg = format!("The command {id} does not exist on this shell.");
-        sender_fault(relates, "w:InvalidSelectors", 2150858843, &msg)
+        sender_fault(
+            relates,
+            "w:InvalidSelectors",
+            soap::FAULT_NO_SUCH_SHELL,
+            &msg,
+        )
     }
 }
 

@@ -21,6 +21,9 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Most header lines in one request head (hyper's default, set explicitly on both).
 pub const MAX_HEADERS: usize = 100;
 
+/// Head-buffer capacity kept between requests on one connection.
+const RETAINED_HEAD_CAPACITY: usize = 8 * 1024;
+
 /// Chunk-extension bytes allowed on one chunk-size line (hyper allows 16 KiB per body).
 const MAX_CHUNK_EXTENSION_BYTES: u64 = 16 * 1024;
 
@@ -166,7 +169,7 @@ impl FramingTracker {
             Ok(httparse::Status::Complete(len)) => {
                 let framing = check_head(request.version, request.headers);
                 let consumed = len.saturating_sub(before);
-                self.head.clear();
+                self.release_head();
                 match framing {
                     Ok(framing) => self.start_body(framing),
                     Err(violation) => self.refuse(violation),
@@ -196,6 +199,16 @@ impl FramingTracker {
         self.verdict.record(self.heads_seen, violation);
         self.state = State::Stopped;
         self.head = Vec::new();
+    }
+
+    /// Empty the head buffer for the next head; give back memory a large head took, so an idle
+    /// keep-alive connection holds at most [`RETAINED_HEAD_CAPACITY`].
+    fn release_head(&mut self) {
+        if self.head.capacity() > RETAINED_HEAD_CAPACITY {
+            self.head = Vec::new();
+        } else {
+            self.head.clear();
+        }
     }
 
     fn feed_length<'a>(&mut self, remaining: u64, input: &'a [u8]) -> &'a [u8] {

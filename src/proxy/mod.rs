@@ -43,8 +43,10 @@ mod upstream;
 
 pub use body::BodyError;
 pub use error::StartError;
-pub use filter::{ConnContext, FilterOutcome, PassThrough, RequestFilter, SharedFilter};
-pub use framing::{FramingViolation, MAX_HEADERS, MAX_HEAD_BYTES};
+pub use filter::{
+    ConnContext, FilterFuture, FilterOutcome, PassThrough, RequestFilter, SharedFilter,
+};
+pub use framing::{FramingTracker, FramingVerdict, FramingViolation, MAX_HEADERS, MAX_HEAD_BYTES};
 pub use peer_cert::principal as client_cert_principal;
 pub use refusal::{Fault, Refusal};
 pub use server::{shutdown_signal, Server};

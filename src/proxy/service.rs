@@ -55,6 +55,7 @@ pub async fn handle(conn: Arc<ConnState>, request: Request<Incoming>) -> Respons
                 refusal.into_response()
             }
         };
+        // Latency to the response head; the body streams on after this.
         let span = tracing::Span::current();
         span.record("status", response.status().as_u16());
         span.record("latency_ms", started.elapsed().as_millis() as u64);
@@ -155,4 +156,59 @@ fn upstream_request(
             .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     Ok(Request::from_parts(parts, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(request: http::request::Builder) -> http::request::Parts {
+        request.body(()).unwrap().into_parts().0
+    }
+
+    fn upstream() -> Upstream {
+        let config = toml::from_str("url = \"http://10.0.0.5:5985/prefix\"").unwrap();
+        Upstream::from_config(&config).unwrap()
+    }
+
+    #[test]
+    fn upgrades_connect_and_oversized_declared_bodies_are_refused_from_the_head() {
+        let limits = LimitsConfig {
+            max_body_bytes: 10,
+            ..LimitsConfig::default()
+        };
+        let upgrade = parts(Request::get("/wsman").header("upgrade", "websocket"));
+        assert!(matches!(
+            check_head(&upgrade, &limits),
+            Err(Refusal::Upgrade)
+        ));
+        let connect = parts(Request::connect("localhost:443"));
+        assert!(matches!(
+            check_head(&connect, &limits),
+            Err(Refusal::Upgrade)
+        ));
+        let at_limit = parts(Request::post("/wsman").header("content-length", "10"));
+        assert!(check_head(&at_limit, &limits).is_ok());
+        let over = parts(Request::post("/wsman").header("content-length", "11"));
+        assert_eq!(check_head(&over, &limits).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn the_upstream_request_gets_the_prefix_host_and_exact_length_and_loses_expect() {
+        let head = parts(
+            Request::post("https://gateway.contoso.com/wsman?a=1")
+                .header("host", "gateway.contoso.com")
+                .header("expect", "100-continue")
+                .header("transfer-encoding", "chunked")
+                .header("authorization", "Basic YTpi"),
+        );
+        let body = buffered(Bytes::from_static(b"12345"));
+        let request = upstream_request(head, body, &upstream()).unwrap();
+        assert_eq!(request.uri(), "/prefix/wsman?a=1");
+        let h = request.headers();
+        assert_eq!(h["host"], "10.0.0.5:5985");
+        assert_eq!(h["content-length"], "5");
+        assert_eq!(h["authorization"], "Basic YTpi");
+        assert!(!h.contains_key("expect") && !h.contains_key("transfer-encoding"));
+    }
 }

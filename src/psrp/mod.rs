@@ -5,12 +5,12 @@
 //! - [`message`]: the 40-byte little-endian message header and message types.
 //! - [`escape`]: `_xHHHH_` string escaping.
 //! - [`clixml`]: CLIXML into a value tree.
-//! - [`xpress`]: WS-Man stream compression framing (stored blocks).
 //! - [`write`]: CLIXML and server messages out (the mock endpoint, synthetic replies).
+//! - [`xpress`]: WS-Man stream compression framing (stored blocks).
 
 pub mod clixml;
 pub mod escape;
 pub mod fragment;
 pub mod message;
-pub mod xpress;
 pub mod write;
+pub mod xpress;

@@ -8,8 +8,13 @@
 //!   statements) spends one cell per matching command on each rule, against the key that
 //!   command maps to (`principal+cmdlet` rules: one key per distinct cmdlet). A pipeline
 //!   longer than a rule's burst spends the whole burst (it passes only with a full bucket).
+//! - Names match as policies match them ([`crate::policy::name::resolve`]): case and Unicode
+//!   folding, aliases and module qualifiers never let a call escape a rule. Patterns are the
+//!   policies' too (`*` and `?`).
 //! - Script text (`IsScript`) is counted only by rules whose patterns include the bare `*`,
 //!   under the cmdlet key `<script>`; a `Get-*` pattern never matches script text.
+//! - [`RateLimiter`] is the [`RateCheck`] that `decide()` calls, only for calls the policy
+//!   allows, so refused calls spend no quota.
 //! - Rules run from the narrowest key to the widest (principal, principal+cmdlet, tenant,
 //!   global; config order within a kind) and stop at the first that throttles. A refused call
 //!   still spends the rules that passed before it, which are the caller's own; a caller whose
@@ -32,13 +37,11 @@
 //! Quotas run on [`clock::GovernorClock`], a monotonic view of the injected clock.
 
 pub mod clock;
-mod pattern;
 mod recent;
 mod reload;
 pub(crate) mod rule;
 mod status;
 
-pub use pattern::CmdletPattern;
 pub use recent::{ThrottledKey, MAX_RECENT_THROTTLED_KEYS, RECENT_WINDOW_MS};
 pub use reload::ReloadSummary;
 pub use rule::{MAX_KEY_PART_BYTES, NO_TENANT_KEY, SCRIPT_KEY, SWEEP_MIN_INTERVAL_MS};
@@ -48,6 +51,7 @@ use crate::clock::{Millis, SharedClock};
 use crate::config::{Invalid, RateLimitRule};
 use crate::invocation::Invocation;
 use crate::metrics::Metrics;
+use crate::policy::{RateCheck, Throttle};
 use clock::GovernorClock;
 use recent::RecentThrottles;
 use rule::RuleState;
@@ -56,14 +60,6 @@ use std::sync::{Arc, RwLock};
 
 /// How often the gateway should call [`RateLimiter::cleanup`].
 pub const CLEANUP_INTERVAL_MS: u64 = 60_000;
-
-/// A call refused by a rate limit: which rule, and how long until it would pass.
-/// (Local until the policy engine's `Throttle` lands; the shape is the same.)
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Throttle {
-    pub rule: String,
-    pub retry_after_ms: u64,
-}
 
 /// All rate-limit rules, swappable at run time. Share it behind an `Arc`.
 pub struct RateLimiter {
@@ -100,26 +96,6 @@ impl RateLimiter {
         self
     }
 
-    /// Spend `inv`'s cells on every rule that applies; the first rule out of quota refuses.
-    /// Quotas run on the limiter's clock; `now` dates the throttle in the status.
-    pub fn check(&self, inv: &Invocation, now: Millis) -> Result<(), Throttle> {
-        let rules = self.snapshot();
-        for rule in rules.iter() {
-            if let Err(refusal) = rule.state.check(inv) {
-                rule.state.throttled.fetch_add(1, Ordering::Relaxed);
-                self.recent.record(&rule.name, &refusal.key, now);
-                if let Some(m) = &self.metrics {
-                    m.throttled(&rule.name);
-                }
-                return Err(Throttle {
-                    rule: rule.name.to_string(),
-                    retry_after_ms: refusal.retry_after_ms,
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// Evict idle keys from every rule and give the memory back; forget throttles older than
     /// the recent window. Call every [`CLEANUP_INTERVAL_MS`]. Returns the keys still tracked.
     pub fn cleanup(&self, now: Millis) -> usize {
@@ -136,6 +112,28 @@ impl RateLimiter {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+}
+
+impl RateCheck for RateLimiter {
+    /// Spend `inv`'s cells on every rule that applies; the first rule out of quota refuses.
+    /// Quotas run on the limiter's clock; `now` dates the throttle in the status.
+    fn check(&self, inv: &Invocation, now: Millis) -> Result<(), Throttle> {
+        let rules = self.snapshot();
+        for rule in rules.iter() {
+            if let Err(refusal) = rule.state.check(inv) {
+                rule.state.throttled.fetch_add(1, Ordering::Relaxed);
+                self.recent.record(&rule.name, &refusal.key, now);
+                if let Some(m) = &self.metrics {
+                    m.throttled(&rule.name);
+                }
+                return Err(Throttle {
+                    rule: rule.name.to_string(),
+                    retry_after_ms: refusal.retry_after_ms,
+                });
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,9 +2,11 @@
 //! table, with the table's bound.
 
 use super::clock::GovernorClock;
-use super::pattern::CmdletPattern;
 use crate::config::{Invalid, QuotaPeriod, RateLimitKey, RateLimitRule};
 use crate::invocation::{Command, Invocation};
+use crate::policy::name;
+use crate::policy::pattern::NamePattern;
+use crate::policy::principal_key;
 use dashmap::DashMap;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
@@ -75,7 +77,9 @@ pub(crate) struct Refusal {
 pub(crate) struct RuleState {
     /// The definition as configured: the rule's identity across reloads.
     pub definition: RateLimitRule,
-    patterns: Vec<CmdletPattern>,
+    /// Compiled as policies compile theirs, so a rule covers a cmdlet however it is spelled
+    /// (case, Unicode folding, aliases, module qualifiers), exactly as a policy would.
+    patterns: Vec<NamePattern>,
     /// Script text is only counted by rules that cover every command (`*`).
     covers_scripts: bool,
     burst: NonZeroU32,
@@ -114,10 +118,12 @@ impl RuleState {
         }
         .allow_burst(burst);
         let keys = SharedKeys::default();
-        let patterns: Vec<_> = def.cmdlets.iter().map(|p| CmdletPattern::new(p)).collect();
+        let patterns = compile_patterns(def, index)?;
         Ok(RuleState {
             definition: def.clone(),
-            covers_scripts: patterns.iter().any(CmdletPattern::is_match_all),
+            covers_scripts: patterns
+                .iter()
+                .any(|p| *p == NamePattern::Prefix(String::new())),
             patterns,
             burst,
             full_refill: quota.burst_size_replenished_in(),
@@ -142,8 +148,11 @@ impl RuleState {
     /// The keys this invocation counts against, with how many matching commands each has.
     fn cells_by_key(&self, inv: &Invocation) -> Vec<(String, u32)> {
         let mut out: Vec<(String, u32)> = Vec::new();
-        for cmd in inv.commands().filter(|c| self.covers(c)) {
-            let key = self.key_for(inv, cmd);
+        for cmd in inv.commands() {
+            let Some(cmdlet) = self.covered_key(cmd) else {
+                continue;
+            };
+            let key = self.key_for(inv, &cmdlet);
             match out.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, n)) => *n = n.saturating_add(1),
                 None => out.push((key, 1)),
@@ -152,27 +161,21 @@ impl RuleState {
         out
     }
 
-    fn covers(&self, cmd: &Command) -> bool {
+    /// The command's comparison key when this rule covers it, else `None`.
+    fn covered_key(&self, cmd: &Command) -> Option<String> {
         if cmd.is_script {
-            return self.covers_scripts;
+            return self.covers_scripts.then(|| SCRIPT_KEY.to_string());
         }
-        self.patterns.iter().any(|p| p.matches(&cmd.name))
+        let key = name::resolve(&cmd.name, cmd.module.as_deref()).key;
+        self.patterns.iter().any(|p| p.matches(&key)).then_some(key)
     }
 
-    fn key_for(&self, inv: &Invocation, cmd: &Command) -> String {
+    fn key_for(&self, inv: &Invocation, cmdlet: &str) -> String {
         match self.definition.key {
-            RateLimitKey::Principal => bounded(&inv.principal).to_string(),
+            RateLimitKey::Principal => bounded(&principal_key(&inv.principal)).to_string(),
             RateLimitKey::PrincipalCmdlet => {
-                let cmdlet = if cmd.is_script {
-                    SCRIPT_KEY
-                } else {
-                    bounded(&cmd.name)
-                };
-                format!(
-                    "{}|{}",
-                    bounded(&inv.principal),
-                    cmdlet.to_ascii_lowercase()
-                )
+                let principal = principal_key(&inv.principal);
+                format!("{}|{}", bounded(&principal), bounded(cmdlet))
             }
             RateLimitKey::Tenant => match &inv.tenant {
                 Some(t) => bounded(t).to_ascii_lowercase(),
@@ -259,6 +262,14 @@ impl RuleState {
     pub fn key_count(&self) -> usize {
         self.keys.0.len()
     }
+}
+
+fn compile_patterns(def: &RateLimitRule, index: usize) -> Result<Vec<NamePattern>, Invalid> {
+    let compile = |(i, text): (usize, &String)| {
+        NamePattern::parse(text)
+            .map_err(|e| Invalid::new(format!("ratelimit[{index}].cmdlets[{i}]"), e.to_string()))
+    };
+    def.cmdlets.iter().enumerate().map(compile).collect()
 }
 
 /// `s` cut to at most [`MAX_KEY_PART_BYTES`], on a character boundary.

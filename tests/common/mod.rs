@@ -440,13 +440,39 @@ impl Upstream {
         F: Fn(Seen) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
     {
+        Upstream::start_with(None, handler).await
+    }
+
+    /// The same endpoint over TLS with the dev server certificate (`https://localhost:PORT`).
+    pub async fn start_tls<F, Fut>(certs: &Certs, handler: F) -> Upstream
+    where
+        F: Fn(Seen) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    {
+        let listen = runspace_gateway::config::ListenConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            cert: certs.paths.server_cert.clone(),
+            key: certs.paths.server_key.clone(),
+            client_ca: None,
+        };
+        let tls = runspace_gateway::proxy::tls::server_config(&listen).unwrap();
+        let mut upstream = Upstream::start_with(Some(tls.into()), handler).await;
+        upstream.url = format!("https://localhost:{}", upstream.addr.port());
+        upstream
+    }
+
+    async fn start_with<F, Fut>(tls: Option<tokio_rustls::TlsAcceptor>, handler: F) -> Upstream
+    where
+        F: Fn(Seen) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, seen) = mpsc::unbounded_channel();
         let handler = Arc::new(handler);
         let task = tokio::spawn(async move {
             while let Ok((tcp, peer)) = listener.accept().await {
-                let (tx, handler) = (tx.clone(), handler.clone());
+                let (tx, handler, tls) = (tx.clone(), handler.clone(), tls.clone());
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let (tx, handler) = (tx.clone(), handler.clone());
                     async move {
@@ -463,10 +489,19 @@ impl Upstream {
                         Ok::<_, hyper::Error>(handler(seen).await)
                     }
                 });
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tcp), service),
-                );
+                tokio::spawn(async move {
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(tcp).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    }
+                });
             }
         });
         Upstream {

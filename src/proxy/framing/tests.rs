@@ -142,3 +142,43 @@ fn chunk_size_overflow_fails_the_connection() {
 fn leading_blank_lines_are_skipped_like_hyper_does() {
     assert_all(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", (CLEAN(), false));
 }
+
+#[test]
+fn a_large_head_does_not_stay_allocated_after_it_was_read() {
+    let mut head = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+    head.resize(40 * 1024, b'a');
+    head.extend_from_slice(b"\r\n\r\n");
+    let verdict = Arc::new(FramingVerdict::default());
+    let mut tracker = FramingTracker::new(verdict.clone());
+    tracker.feed(&head).unwrap();
+    assert_eq!(verdict.for_request(0), None);
+    assert!(tracker.head.capacity() <= RETAINED_HEAD_CAPACITY);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Request-like noise: fragments of heads, framing headers, chunk lines and junk.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"POST / HTTP/1.1\r\n".to_vec()),
+            Just(b"Content-Length: 3\r\n".to_vec()),
+            Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"3\r\nabc\r\n".to_vec()),
+            Just(b"0\r\n\r\n".to_vec()),
+            Just(b" folded\r\n".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..16),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        /// Whatever arrives, however the reads split it: no panic, and the same verdicts.
+        #[test]
+        fn verdicts_do_not_depend_on_how_reads_split_the_stream(bytes in stream(), split in 1usize..40) {
+            prop_assert_eq!(run(&bytes, split), run(&bytes, bytes.len().max(1)));
+        }
+    }
+}
