@@ -12,7 +12,6 @@
 
 pub mod audit;
 pub mod filter;
-mod limits;
 pub mod refused;
 pub mod serve;
 pub mod state;
