@@ -531,3 +531,65 @@ fn only_the_module_download_and_metadata_skip_inspection() {
         .unwrap();
     assert!(!is_harmless_download(&post.into_parts().0));
 }
+
+#[tokio::test]
+async fn shadow_forwarded_denials_still_count_against_rate_limits() {
+    use runspace_gateway::policy::{RateCheck, Throttle};
+    struct Exhausted;
+    impl RateCheck for Exhausted {
+        fn check(
+            &self,
+            _: &runspace_gateway::invocation::Invocation,
+            _: i64,
+        ) -> Result<(), Throttle> {
+            Err(Throttle {
+                rule: "per-user".into(),
+                retry_after_ms: 2_000,
+            })
+        }
+    }
+    let mut groups = BTreeMap::new();
+    groups.insert(
+        "pam-approvers".to_string(),
+        vec!["bob@contoso.com".to_string()],
+    );
+    let inputs = PolicyInputs {
+        pam: PamConfig {
+            enabled: true,
+            mode: PamMode::Shadow,
+            ..PamConfig::default()
+        },
+        roles: BTreeMap::new(),
+        groups,
+        request_hours: 4,
+    };
+    let records = [PolicyRecord {
+        id: "C-1".into(),
+        scope: Scope::Task("New-JournalRule".into()),
+        approval: ApprovalKind::Manual,
+        approvers: "pam-approvers".into(),
+        max_hours: 8,
+    }];
+    let audit = Arc::new(MemoryAudit::default());
+    let state = GatewayState::new(
+        Inspector::new(InspectLimits::default()),
+        inputs,
+        &records,
+        Arc::new(Grants::new()),
+        Arc::new(Exhausted),
+        audit.clone(),
+        Arc::new(FakeClock::new(START)) as SharedClock,
+    );
+    let r = Rig {
+        gateway: Gateway::new(Arc::new(state)),
+        audit,
+        clock: FakeClock::new(START),
+        grants: Arc::new(Grants::new()),
+    };
+    let out = r.rest(ALICE, "New-JournalRule").await;
+    assert_eq!(refused(&out).0, 429);
+    assert_eq!(
+        r.audit.events().pop().unwrap().decision,
+        Some(Audited::Throttle)
+    );
+}
