@@ -425,3 +425,6 @@ impl Shells {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests;
