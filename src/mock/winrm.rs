@@ -9,6 +9,7 @@ use super::echo::Caller;
 use super::pipeline;
 use super::shells::{ClientError, Shell, Target};
 use super::MockState;
+use crate::config::InspectLimits;
 use crate::inspect::xml::XmlLimits;
 use crate::invocation::Protocol;
 use crate::wsman::action::Action;
@@ -72,9 +73,10 @@ fn sender_fault(relates_to: &str, subcode: &str, code: u32, message: &str) -> So
 
 /// Answer one WinRM request from `user`; `query` is the URL query (for `DelegatedOrg`).
 pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[u8]) -> SoapReply {
+    let defaults = InspectLimits::default();
     let limits = XmlLimits {
-        max_depth: 64,
-        max_attributes: 32,
+        max_depth: defaults.max_xml_depth,
+        max_attributes: defaults.max_xml_attributes,
     };
     let env = match envelope::parse_request(body, &limits) {
         Ok(e) => e,
@@ -109,6 +111,11 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
             "This shell belongs to another user.",
         );
     }
+    dispatch(state, &slot, &env, &relates).await
+}
+
+/// Answer a request on an existing shell of this user.
+async fn dispatch(state: &MockState, slot: &ShellSlot, env: &Envelope, relates: &str) -> SoapReply {
     let reply = match (&env.action, &env.body) {
         (
             Action::Command,
@@ -118,35 +125,35 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
             },
         ) => command(
             state,
-            &slot,
+            slot,
             command_id.as_deref(),
             arguments.as_deref(),
-            &relates,
+            relates,
         ),
         (Action::Send, Body::Send { streams }) => {
             let parts: Vec<_> = streams
                 .iter()
                 .map(|s| (s.command_id.as_deref(), s.data.as_slice()))
                 .collect();
-            send(state, &slot, &parts, &relates)
+            send(state, slot, &parts, relates)
         }
         (Action::Receive, Body::Receive { streams }) => {
             let command_id = streams.first().and_then(|s| s.command_id.clone());
-            return receive(state, &slot, command_id, &relates).await;
+            return receive(state, slot, command_id, relates).await;
         }
         (Action::Signal, Body::Signal { command_id, .. }) => {
-            signal(&slot, command_id.as_deref(), &relates)
+            signal(slot, command_id.as_deref(), relates)
         }
         (Action::Delete, _) => {
             state
                 .shells
                 .remove(env.shell_id.as_deref().unwrap_or_default());
-            ok(soap::delete_response(&relates))
+            ok(soap::delete_response(relates))
         }
         (action, _) => {
             let msg = format!("The mock does not support the {} action.", action.name());
             sender_fault(
-                &relates,
+                relates,
                 "w:ActionNotSupported",
                 FAULT_ACTION_NOT_SUPPORTED,
                 &msg,
