@@ -126,6 +126,13 @@ async fn dispatch(state: &MockState, slot: &ShellSlot, env: &Envelope, relates: 
         (Action::Signal, Body::Signal { command_id, .. }) => {
             signal(slot, command_id.as_deref(), relates)
         }
+        (Action::Get, _) => {
+            let (id, owner) = {
+                let shell = slot.lock();
+                (shell.id.clone(), shell.owner.clone())
+            };
+            ok(soap::get_response(relates, &id, &owner))
+        }
         (Action::Delete, _) => {
             state
                 .shells
