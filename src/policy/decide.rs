@@ -80,6 +80,18 @@ fn rate_checked(
     }
 }
 
+/// Pipeline input sent on its own (a Send after the pipeline started): its script blocks are
+/// code like any other, refused while `scripts = "deny"` (system accounts included).
+pub fn decide_input(
+    principal: &str,
+    policies: &Policies,
+    has_script_block: bool,
+) -> Option<Denial> {
+    let refused =
+        policies.enabled() && has_script_block && policies.scripts() == ScriptsAction::Deny;
+    refused.then(|| message::script_input(&principal_key(principal)))
+}
+
 /// The per-command rules (steps 3a-3d).
 struct Check<'a> {
     policies: &'a Policies,

@@ -13,13 +13,17 @@
 //! its notifications in the same transaction), update the live state, answer. So whatever is
 //! acknowledged is durable, audited, and already in force.
 
+mod audit_hook;
 mod decisions;
 mod error;
 mod hooks;
+pub mod live;
 mod policies;
 mod requests;
+pub mod runtime;
 pub mod task;
 
+pub use audit_hook::to_audit_event;
 pub use decisions::SYSTEM_ACTOR;
 pub use error::{ErrorKind, WorkflowError};
 pub use hooks::{AuditHook, BoxFuture, LiveState, RecordingAudit, RecordingLive, WorkflowEvent};

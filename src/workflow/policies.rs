@@ -1,7 +1,7 @@
 //! Policy management (`New-`, `Get-`, `Remove-ElevatedAccessApprovalPolicy`).
 
 use super::error::{ErrorKind, WorkflowError};
-use super::task::Task;
+use super::task::MAX_TASK_CHARS;
 use super::Workflow;
 use crate::config::ApprovalKind;
 use crate::policy::record::{PolicyRecord, Scope};
@@ -60,7 +60,7 @@ impl Workflow {
             }
         };
         let scope = match (p.task, p.role, p.role_group) {
-            (Some(t), None, None) => Scope::Task(Task::parse(&t)?.text()),
+            (Some(t), None, None) => Scope::Task(policy_task(&t)?),
             (None, Some(r), None) => {
                 role_exists(&r)?;
                 Scope::Role(r)
@@ -120,6 +120,21 @@ impl Workflow {
         })
     }
 
+    /// Refuse a policy the policy engine cannot compile together with the current set.
+    async fn check_compiles(&self, p: &NewPolicy) -> Result<(), WorkflowError> {
+        let mut all = self.list_policies().await?;
+        all.push(PolicyRecord {
+            id: "P-0".into(),
+            scope: p.scope.clone(),
+            approval: p.approval,
+            approvers: p.approvers.clone(),
+            max_hours: p.max_hours,
+        });
+        super::task::compile(&all, &self.settings.roles, &self.settings.groups)
+            .map(|_| ())
+            .map_err(|e| WorkflowError::bad_input("task", "invalid_pattern", e.to_string()))
+    }
+
     /// Validate, audit, store, then hand the new policy set to the live state.
     pub async fn create_policy(
         &self,
@@ -129,6 +144,7 @@ impl Workflow {
         let actor = actor.to_lowercase();
         self.may_manage_policies(&actor)?;
         let policy = self.validate_policy(input)?;
+        self.check_compiles(&policy).await?;
         let mut event = self.event("policy.create", &actor, None);
         event.detail = serde_json::json!({
             "scope": policy.scope, "approval": policy.approval,
@@ -178,4 +194,18 @@ impl Workflow {
         self.live.policies_changed(&self.list_policies().await?);
         Ok(removed)
     }
+}
+
+/// A policy task: a cmdlet (optionally module-qualified) or a pattern such as `Set-*`; the
+/// policy engine checks the pattern when the set is compiled.
+fn policy_task(raw: &str) -> Result<String, WorkflowError> {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > MAX_TASK_CHARS {
+        return Err(WorkflowError::bad_input(
+            "task",
+            "invalid_task",
+            format!("task must be a cmdlet name or pattern of 1 to {MAX_TASK_CHARS} characters, e.g. \"New-JournalRule\" or \"Set-*\""),
+        ));
+    }
+    Ok(t.to_string())
 }

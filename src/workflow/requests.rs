@@ -2,7 +2,7 @@
 //! revoke), timed expiry of pending requests, and the grants they produce.
 
 use super::error::{ErrorKind, WorkflowError};
-use super::task::{covering_policy, shorten, Task};
+use super::task::{self, shorten, Task};
 use super::{Workflow, MAX_TEXT_CHARS};
 use crate::clock::{rfc3339, Millis};
 use crate::config::ApprovalKind;
@@ -98,15 +98,23 @@ impl Workflow {
         let raw_task = input.task.unwrap_or_default();
         let task = Task::parse(&raw_task)?;
         let policies = self.list_policies().await?;
-        let policy = covering_policy(&policies, &task, &self.settings.roles)
-            .ok_or_else(|| {
-                WorkflowError::bad_input(
-                    "task",
-                    "unknown_task",
-                    format!("no approval policy covers {}; it needs no request (see `runspace-gateway policy list`)", task.text()),
+        let compiled = task::compile(&policies, &self.settings.roles, &self.settings.groups)
+            .map_err(|e| {
+                WorkflowError::new(
+                    ErrorKind::Conflict,
+                    "policy_set_invalid",
+                    format!(
+                        "the policy set does not compile ({e}); fix or remove the policy it names"
+                    ),
                 )
-            })?
-            .clone();
+            })?;
+        let policy = task::covering_policy(&compiled, &task).ok_or_else(|| {
+            WorkflowError::bad_input(
+                "task",
+                "unknown_task",
+                format!("no approval policy covers {}; it needs no request (see `runspace-gateway policy list`)", task.text()),
+            )
+        })?;
         let hours = self.validate_hours(input.hours, policy.max_hours, &policy.id)?;
         let reason = self.validate_reason(input.reason)?;
         self.refuse_duplicate(&requester, &task).await?;

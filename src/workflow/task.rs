@@ -1,8 +1,9 @@
 //! Task names (`New-JournalRule`, `Exchange\New-JournalRule`) and which policy covers one.
 
 use super::error::WorkflowError;
-use crate::config::{ApprovalKind, Config};
-use crate::policy::record::{PolicyRecord, Scope};
+use crate::config::{ApprovalKind, Config, PamConfig};
+use crate::policy::record::PolicyRecord;
+use crate::policy::{Policies, PolicyError};
 use std::collections::BTreeMap;
 
 /// Longest task name accepted (module, backslash and cmdlet).
@@ -71,69 +72,46 @@ pub fn shorten(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-fn entry_covers(entry: &str, task: &Task<'_>) -> bool {
-    Task::split(entry).is_some_and(|e| e.matches(task))
-}
-
-/// Whether `policy` covers `task`, resolving roles through `[roles]`.
-pub fn covers(
-    policy: &PolicyRecord,
-    task: &Task<'_>,
+/// Compile `policies` with the policy engine, so the workflow finds exactly the policy that
+/// `decide()` refuses a call under (same folding, aliases, patterns and roles).
+pub fn compile(
+    policies: &[PolicyRecord],
     roles: &BTreeMap<String, Vec<String>>,
-) -> bool {
-    let role_covers = |role: &String| {
-        roles
-            .get(role)
-            .is_some_and(|cmdlets| cmdlets.iter().any(|c| entry_covers(c, task)))
-    };
-    match &policy.scope {
-        Scope::Task(t) => entry_covers(t, task),
-        Scope::Role(r) => role_covers(r),
-        Scope::RoleGroup(rs) => rs.iter().any(role_covers),
-    }
+    groups: &BTreeMap<String, Vec<String>>,
+) -> Result<Policies, PolicyError> {
+    Policies::compile(&PamConfig::default(), roles, groups, policies)
 }
 
 /// The policy a request for `task` falls under: a manual one if any covers it (the stricter
-/// rule wins), else the first auto one.
-pub fn covering_policy<'p>(
-    policies: &'p [PolicyRecord],
-    task: &Task<'_>,
-    roles: &BTreeMap<String, Vec<String>>,
-) -> Option<&'p PolicyRecord> {
-    let mut covering = policies.iter().filter(|p| covers(p, task, roles));
-    let all: Vec<_> = covering.by_ref().collect();
-    all.iter()
-        .find(|p| p.approval == ApprovalKind::Manual)
-        .or(all.first())
-        .copied()
+/// rule wins), else the first auto one. The module qualifier never narrows coverage.
+pub fn covering_policy(compiled: &Policies, task: &Task<'_>) -> Option<PolicyRecord> {
+    let key = crate::policy::name::resolve(task.cmdlet, task.module).key;
+    let covering: Vec<&PolicyRecord> = compiled
+        .covering(&key)
+        .into_iter()
+        .filter_map(|i| compiled.policy(i).map(|p| &p.record))
+        .collect();
+    let manual = covering.iter().find(|p| p.approval == ApprovalKind::Manual);
+    manual.or(covering.first()).map(|p| (*p).clone())
 }
 
 /// The `[[policy]]` tables of the config file as records with ids `C-1`, `C-2`, ...
 pub fn config_policy_records(config: &Config) -> Vec<PolicyRecord> {
-    let scope = |p: &crate::config::PolicyConfig| {
-        if let Some(t) = &p.task {
-            Scope::Task(t.clone())
-        } else if let Some(r) = &p.role {
-            Scope::Role(r.clone())
-        } else {
-            Scope::RoleGroup(p.role_group.clone().unwrap_or_default())
-        }
-    };
-    let records = config.policy.iter().enumerate().map(|(i, p)| PolicyRecord {
-        id: format!("C-{}", i + 1),
-        scope: scope(p),
-        approval: p.approval,
-        approvers: p.approvers.clone(),
-        max_hours: p.max_hours,
-    });
-    records.collect()
+    let records = config.policy.iter().enumerate();
+    records
+        .filter_map(|(i, p)| PolicyRecord::from_config(i, p).ok())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn policy(id: &str, scope: Scope, approval: ApprovalKind) -> PolicyRecord {
+    fn policy(
+        id: &str,
+        scope: crate::policy::record::Scope,
+        approval: ApprovalKind,
+    ) -> PolicyRecord {
         PolicyRecord {
             id: id.into(),
             scope,
@@ -171,10 +149,12 @@ mod tests {
 
     #[test]
     fn roles_and_role_groups_cover_their_cmdlets_and_manual_wins() {
+        use crate::policy::record::Scope;
         let roles = BTreeMap::from([(
             "journaling".to_string(),
             vec!["Set-JournalRule".to_string()],
         )]);
+        let groups = BTreeMap::from([("g".to_string(), vec![])]);
         let policies = vec![
             policy("C-1", Scope::Role("journaling".into()), ApprovalKind::Auto),
             policy(
@@ -182,10 +162,18 @@ mod tests {
                 Scope::RoleGroup(vec!["journaling".into()]),
                 ApprovalKind::Manual,
             ),
+            policy(
+                "P-2",
+                Scope::Task("Get-Mailbox*".into()),
+                ApprovalKind::Auto,
+            ),
         ];
-        let task = Task::split("Set-JournalRule").unwrap();
-        assert_eq!(covering_policy(&policies, &task, &roles).unwrap().id, "P-1");
-        let other = Task::split("Get-Mailbox").unwrap();
-        assert!(covering_policy(&policies, &other, &roles).is_none());
+        let compiled = compile(&policies, &roles, &groups).unwrap();
+        let task = Task::split("Exchange\\set-journalrule").unwrap();
+        assert_eq!(covering_policy(&compiled, &task).unwrap().id, "P-1");
+        let patterned = Task::split("Get-MailboxStatistics").unwrap();
+        assert_eq!(covering_policy(&compiled, &patterned).unwrap().id, "P-2");
+        let other = Task::split("Set-Mailbox").unwrap();
+        assert!(covering_policy(&compiled, &other).is_none());
     }
 }

@@ -413,3 +413,31 @@ async fn policies_are_created_validated_and_config_ones_are_read_only() {
     );
     assert_eq!(f.wf.list_policies().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn pattern_policies_cover_requests_and_bad_patterns_are_refused() {
+    let f = fixture();
+    let p = PolicyInput {
+        task: Some("Remove-Journal*".into()),
+        approval: Some(ApprovalKind::Manual),
+        approvers: Some("pam-approvers".into()),
+        ..Default::default()
+    };
+    f.wf.create_policy(BOB, p.clone()).await.unwrap();
+    let d =
+        f.wf.create_request(ALICE, input("Remove-JournalRule", "x", None))
+            .await
+            .unwrap();
+    assert_eq!(d.request.policy_id, "P-1");
+    let bad = PolicyInput {
+        task: Some("Set-[ab]*".into()),
+        ..p
+    };
+    let e = f.wf.create_policy(BOB, bad).await.unwrap_err();
+    assert_eq!((e.field, e.code), (Some("task"), "invalid_pattern"), "{e}");
+    assert_eq!(
+        f.wf.list_policies().await.unwrap().len(),
+        3,
+        "nothing stored"
+    );
+}
