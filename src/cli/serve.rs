@@ -45,7 +45,7 @@ pub fn run(args: Args) -> ExitCode {
 
 /// With `[pam] enabled = true` the gateway inspects, decides and audits every request
 /// (`mode = "shadow"` forwards what it would refuse); otherwise it is a plain reverse proxy.
-fn request_filter(config: &Config) -> Result<SharedFilter, String> {
+pub(crate) fn request_filter(config: &Config) -> Result<SharedFilter, String> {
     if !config.pam.enabled {
         return Ok(Arc::new(PassThrough));
     }

@@ -63,6 +63,7 @@ def test_open_and_close_a_pool(stack):
         rp = RunspacePool(conn)
         rp.open()
         assert rp.state == RunspacePoolState.OPENED
+        assert rp.is_alive()
         shell_id = rp.id.upper()
         rp.close()
         assert rp.state == RunspacePoolState.CLOSED
