@@ -15,6 +15,7 @@
 //! - [`ratelimit`]: governor quotas per principal, cmdlet, tenant or globally.
 //! - [`audit`]: the hash-chained record written before a call goes on.
 //! - [`refuse`]: refusals in the protocol's own shape (SOAP fault, OData error).
+//! - [`gateway`]: the request filter joining them: inspect, decide, audit, forward or refuse.
 //!
 //! The control path: [`workflow`] (requests, approvals, grants) over [`store`] (SQLite),
 //! driven through [`admin`] (the HTTPS admin API) and [`notify`] (SMTP, webhook).
@@ -30,6 +31,7 @@ pub mod certs;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod gateway;
 pub mod grants;
 pub mod inspect;
 pub mod invocation;

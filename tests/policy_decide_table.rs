@@ -125,7 +125,7 @@ fn cases() -> Vec<Case> {
             "case games",
             enforce,
             one(BOB, cmd("nEW-jOURNALrULE")),
-            Deny(NeedsGrant, "nEW-jOURNALrULE", Some("C-1"), 0, 0),
+            Deny(NeedsGrant, "New-JournalRule", Some("C-1"), 0, 0),
         ),
         case(
             "unicode long s folds like .NET",
@@ -137,7 +137,7 @@ fn cases() -> Vec<Case> {
             "en dash for hyphen",
             enforce,
             one(BOB, cmd("Remove\u{2013}Mailbox")),
-            Deny(NeedsGrant, "Remove\u{2013}Mailbox", Some("C-3"), 0, 0),
+            Deny(NeedsGrant, "Remove-Mailbox", Some("C-3"), 0, 0),
         ),
         case(
             "client-chosen module qualifier inline",

@@ -1,21 +1,25 @@
-//! `runspace-gateway ratelimit status` against a real TLS admin endpoint on 127.0.0.1:0
-//! serving a real limiter's status.
+//! `GET /v1/ratelimit` and `GET /metrics` mounted on the real admin API (HTTPS on
+//! 127.0.0.1:0), and the real `runspace-gateway ratelimit status` binary reading them.
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+mod admin_support;
+
+use admin_support::*;
 use runspace_gateway::clock::{Clock, FakeClock};
 use runspace_gateway::config::RateLimitRule;
 use runspace_gateway::invocation::{Command, Invocation, Protocol};
+use runspace_gateway::metrics::{metrics_route, Metrics, CONTENT_TYPE, METRICS_PATH};
 use runspace_gateway::policy::RateCheck;
-use runspace_gateway::ratelimit::{RateLimitStatus, RateLimiter};
-use std::process::Output;
+use runspace_gateway::ratelimit::{status_route, RateLimitStatus, RateLimiter, STATUS_PATH};
 use std::sync::Arc;
 
-const TOKEN: &str = "s3cret-admin-token";
+struct Limits {
+    clock: FakeClock,
+    limiter: Arc<RateLimiter>,
+    metrics: Metrics,
+}
 
-fn limiter_status() -> RateLimitStatus {
+/// A limiter where mallory has been throttled three times.
+fn throttled_limits() -> Limits {
     #[derive(serde::Deserialize)]
     struct Rules {
         ratelimit: Vec<RateLimitRule>,
@@ -24,9 +28,12 @@ fn limiter_status() -> RateLimitStatus {
         toml::from_str("[[ratelimit]]\nname = \"per-user\"\nkey = \"principal\"\nper_minute = 1\n")
             .unwrap();
     let clock = FakeClock::new(1_700_000_000_000);
-    let limiter = RateLimiter::new(&rules.ratelimit, Arc::new(clock.clone())).unwrap();
+    let metrics = Metrics::default();
+    let limiter = RateLimiter::new(&rules.ratelimit, Arc::new(clock.clone()))
+        .unwrap()
+        .with_metrics(metrics.clone());
     let inv = Invocation {
-        principal: "mallory@contoso.com".into(),
+        principal: MALLORY.into(),
         protocol: Protocol::Winrm,
         tenant: None,
         shell_id: None,
@@ -43,134 +50,134 @@ fn limiter_status() -> RateLimitStatus {
     for _ in 0..4 {
         let _ = limiter.check(&inv, clock.now_ms());
     }
-    limiter.status(clock.now_ms())
+    Limits {
+        clock,
+        limiter: Arc::new(limiter),
+        metrics,
+    }
 }
 
-/// Serve `GET /v1/ratelimit` over TLS until the test ends; returns the port.
-fn serve(status_json: String, ca_pem_path: &std::path::Path) -> u16 {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    std::fs::write(ca_pem_path, cert.cert.pem()).unwrap();
-    let chain = vec![cert.cert.der().clone()];
-    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap().port()).unwrap();
-            loop {
-                let (tcp, _) = listener.accept().await.unwrap();
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    continue;
-                };
-                let body = status_json.clone();
-                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let body = body.clone();
-                    async move { Ok::<_, std::convert::Infallible>(answer(&req, body)) }
-                });
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().unwrap()
+async fn start_with_limits(l: &Limits) -> Running {
+    let status = status_route(l.limiter.clone(), Arc::new(l.clock.clone()));
+    let scrape = metrics_route(l.metrics.clone());
+    start_with(false, settings(), move |api| {
+        api.with_route(http::Method::GET, STATUS_PATH, false, status)
+            .with_route(http::Method::GET, METRICS_PATH, true, scrape)
+    })
+    .await
 }
 
-fn answer(req: &http::Request<hyper::body::Incoming>, body: String) -> http::Response<Full<Bytes>> {
-    let authorized = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .is_some_and(|v| v == format!("Bearer {TOKEN}").as_str());
-    let (status, body) = match (authorized, req.uri().path()) {
-        (false, _) => (401, r#"{"error":"bad token"}"#.to_string()),
-        (true, "/v1/ratelimit") => (200, body),
-        (true, _) => (404, "{}".to_string()),
-    };
-    http::Response::builder()
-        .status(status)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-fn run_cli(port: u16, token: &str, ca: &std::path::Path, json: bool) -> Output {
+async fn cli(g: &Running, token: &str, json: bool) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_runspace-gateway"));
-    cmd.args(["ratelimit", "status", "--ca"])
-        .arg(ca)
-        .env(
-            "RUNSPACE_GATEWAY_ADMIN",
-            format!("https://127.0.0.1:{port}"),
-        )
-        .env("RUNSPACE_GATEWAY_TOKEN", token);
+    cmd.args(["ratelimit", "status"])
+        .env("RUNSPACE_GATEWAY_ADMIN", g.url())
+        .env("RUNSPACE_GATEWAY_TOKEN", token)
+        .env("RUNSPACE_GATEWAY_CA", &g.pki.ca)
+        .current_dir(g.tmp.path());
     if json {
         cmd.arg("--json");
     }
-    cmd.output().unwrap()
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
 }
 
-#[test]
-fn status_shows_the_rules_and_the_most_throttled_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    let expected = limiter_status();
-    let port = serve(serde_json::to_string(&expected).unwrap(), &ca);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_rules_and_the_most_throttled_keys() {
+    let l = throttled_limits();
+    let g = start_with_limits(&l).await;
 
-    let out = run_cli(port, TOKEN, &ca, true);
+    let out = cli(&g, "alice", true).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let got: RateLimitStatus = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(got, expected);
-    assert_eq!(got.top_throttled[0].count, 3);
+    assert_eq!(got, l.limiter.status(l.clock.now_ms()));
+    assert_eq!(
+        (
+            got.top_throttled[0].key.as_str(),
+            got.top_throttled[0].count
+        ),
+        (MALLORY, 3)
+    );
 
-    let out = run_cli(port, TOKEN, &ca, false);
+    let out = cli(&g, "alice", false).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("per-user"), "{text}");
-    assert!(text.contains("1/minute"), "{text}");
+    assert!(
+        text.contains("per-user") && text.contains("1/minute"),
+        "{text}"
+    );
     assert!(
         text.lines()
-            .any(|l| l.starts_with("3 ") && l.ends_with("mallory@contoso.com")),
+            .any(|l| l.starts_with("3 ") && l.ends_with(MALLORY)),
         "{text}"
     );
 }
 
-#[test]
-fn a_refused_token_is_reported_with_the_status_and_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    let port = serve("{}".to_string(), &ca);
-    let out = run_cli(port, "wrong", &ca, false);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_needs_a_valid_token() {
+    let l = throttled_limits();
+    let g = start_with_limits(&l).await;
+    let out = cli(&g, "not-a-token", false).await;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("401") && err.contains("bad token"), "{err}");
+    assert!(
+        err.contains("401") && err.contains("bearer token is not valid"),
+        "{err}"
+    );
 }
 
-#[test]
-fn an_untrusted_certificate_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (served_ca, other_ca) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
-    let port = serve("{}".to_string(), &served_ca);
-    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    std::fs::write(&other_ca, other.cert.pem()).unwrap();
-    let out = run_cli(port, TOKEN, &other_ca, false);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("TLS failed"), "{err}");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_as_openmetrics_with_the_throttle_counts() {
+    let l = throttled_limits();
+    let g = start_with_limits(&l).await;
+    // The shared client expects JSON; read the scrape with a bare TLS GET instead.
+    let (status, content_type, body) = scrape(&g).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, CONTENT_TYPE);
+    assert!(
+        body.lines()
+            .any(|l| l == "runspace_gateway_ratelimit_throttles_total{rule=\"per-user\"} 3"),
+        "{body}"
+    );
+}
+
+async fn scrape(g: &Running) -> (u16, String, String) {
+    use http_body_util::{BodyExt, Empty};
+    use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&g.pki.ca).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(g.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get(METRICS_PATH)
+        .header(http::header::HOST, g.addr.to_string())
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let ct = resp.headers()[http::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, ct, String::from_utf8(body.to_vec()).unwrap())
 }

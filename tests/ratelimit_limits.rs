@@ -531,3 +531,24 @@ fn decide_reports_the_limiters_throttle_with_rule_and_retry_after() {
         other => panic!("expected a throttle, got {other:?}"),
     }
 }
+
+#[test]
+fn reloads_racing_with_calls_never_reset_an_unchanged_rule() {
+    let text = "[[ratelimit]]\nname = \"g\"\nkey = \"global\"\nper_hour = 50\n";
+    let f = Arc::new(Fixture::new(text));
+    let callers: Vec<_> = (0..4)
+        .map(|t| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                let inv = call(&format!("user{t}"), "Get-User");
+                (0..100).filter(|_| f.check(&inv).is_ok()).count()
+            })
+        })
+        .collect();
+    let new_rules = rules(text);
+    for _ in 0..200 {
+        assert_eq!(f.limiter.reload(&new_rules).unwrap().kept, ["g"]);
+    }
+    let allowed: usize = callers.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(allowed, 50, "the burst was shared across every swap");
+}

@@ -81,6 +81,8 @@ fn counters_gauges_and_histograms_match_the_calls_made() {
         Decision::Allow,
     );
     m.cmdlet_decision("Set-Mailbox", Decision::Deny);
+    let iex = invocation(&["iex", "Microsoft.PowerShell.Utility\\Invoke-Expression"]);
+    m.invocation(&iex, Decision::Deny);
     m.gateway_added(Protocol::Rest, Duration::from_millis(2));
     m.gateway_added(Protocol::Rest, Duration::from_millis(3));
     m.upstream_time(Protocol::Winrm, Duration::from_millis(40));
@@ -127,6 +129,12 @@ fn counters_gauges_and_histograms_match_the_calls_made() {
             &format!("{p}cmdlet_decisions_total{{cmdlet=set-mailbox,decision=deny}}")
         ),
         1.0
+    );
+    let iex_series = format!("{p}cmdlet_decisions_total{{cmdlet=invoke-expression,decision=deny}}");
+    assert_eq!(
+        get(&s, &iex_series),
+        2.0,
+        "an alias and a qualified name count under the cmdlet they resolve to"
     );
     assert_eq!(
         get(

@@ -36,7 +36,7 @@ build() {
 make_certs() {
     local dir="$OUT/certs"
     mkdir -p "$dir"
-    "$BIN" certs --out "$dir" --host localhost --host 127.0.0.1 >"$OUT/certs.log" 2>&1 \
+    "$BIN" certs --out "$dir" --host localhost --loopback >"$OUT/certs.log" 2>&1 \
         || die "runspace-gateway certs failed: $(cat "$OUT/certs.log")"
     CA="$dir/ca.pem"
     CERT="$dir/server.pem"
@@ -60,16 +60,22 @@ wait_port() {
     die "$what did not start listening on $addr"
 }
 
-start_mock() {
-    on_server "$BIN" mock-upstream --listen 127.0.0.1:0 >"$OUT/mock.out" 2>"$OUT/mock.err" &
-    MOCK_PID=$!
-    for _ in $(seq 1 100); do
-        MOCK=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$OUT/mock.out" | head -n1)
-        [[ -n $MOCK ]] && break
-        kill -0 "$MOCK_PID" 2>/dev/null || die "mock-upstream exited: $(cat "$OUT/mock.err")"
+# Wait for a server's `listening on ADDR` line on stdout and print ADDR.
+wait_announce() {
+    local file=$1 pid=$2 what=$3 addr
+    for _ in $(seq 1 300); do
+        addr=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$file" | head -n1)
+        [[ -n $addr ]] && { echo "$addr"; return 0; }
+        kill -0 "$pid" 2>/dev/null || die "$what exited: $(tail -n5 "${file%.out}.err")"
         sleep 0.1
     done
-    [[ -n $MOCK ]] || die "mock-upstream never printed 'listening on ADDR'"
+    die "$what never printed 'listening on ADDR'"
+}
+
+start_mock() {
+    on_server "$BIN" mock-upstream --listen 127.0.0.1:0 --threads 1 >"$OUT/mock.out" 2>"$OUT/mock.err" &
+    MOCK_PID=$!
+    MOCK=$(wait_announce "$OUT/mock.out" "$MOCK_PID" mock-upstream)
     log "mock endpoint on http://$MOCK (pid $MOCK_PID)"
 }
 
@@ -91,13 +97,13 @@ start_nginx() {
 }
 
 start_gateway() {
-    GATEWAY_ADDR=${GATEWAY_ADDR:-127.0.0.1:$(free_port)}
     rm -f "$OUT/gateway.db" "$OUT/gateway.db-wal" "$OUT/gateway.db-shm" "$OUT/audit.jsonl"
+    GATEWAY_ADDR=127.0.0.1:0
     render "$HERE/gateway.toml.in" "$OUT/gateway.toml"
-    RUST_LOG=${RUST_LOG:-warn} on_server "$BIN" serve --config "$OUT/gateway.toml" \
+    on_server env RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve --config "$OUT/gateway.toml" \
         >"$OUT/gateway.out" 2>"$OUT/gateway.err" &
     GATEWAY_PID=$!
-    wait_port "$GATEWAY_ADDR" gateway
+    GATEWAY_ADDR=$(wait_announce "$OUT/gateway.out" "$GATEWAY_PID" gateway)
     log "gateway on https://$GATEWAY_ADDR (pid $GATEWAY_PID)"
 }
 

@@ -36,11 +36,15 @@ pub enum EventKind {
     GatewayStart,
     #[serde(rename = "gateway.stop")]
     GatewayStop,
+    /// The endpoint's answer to a forwarded call. The decision is recorded before forwarding,
+    /// when the status is not yet known; this record completes it (see `decision_seq`).
+    #[serde(rename = "upstream.response")]
+    UpstreamResponse,
 }
 
 impl EventKind {
     /// Every kind, in declaration order (for tests and documentation).
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Decision,
         EventKind::RequestCreated,
         EventKind::RequestApproved,
@@ -53,6 +57,7 @@ impl EventKind {
         EventKind::ConfigRejected,
         EventKind::GatewayStart,
         EventKind::GatewayStop,
+        EventKind::UpstreamResponse,
     ];
 
     /// The stable string written in the `event` field.
@@ -70,6 +75,7 @@ impl EventKind {
             EventKind::ConfigRejected => "config.rejected",
             EventKind::GatewayStart => "gateway.start",
             EventKind::GatewayStop => "gateway.stop",
+            EventKind::UpstreamResponse => "upstream.response",
         }
     }
 }
@@ -154,6 +160,9 @@ pub struct AuditEvent {
     /// How long the endpoint took, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub upstream_latency_ms: Option<u64>,
+    /// For `upstream.response`: the `seq` of the decision record of the same call.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub decision_seq: Option<u64>,
 }
 
 /// One command as recorded: its statement index, name and redacted arguments.
@@ -235,6 +244,7 @@ impl AuditEvent {
             approver: None,
             upstream_status: None,
             upstream_latency_ms: None,
+            decision_seq: None,
         }
     }
 
@@ -280,5 +290,77 @@ impl AuditEvent {
         self.upstream_status = Some(status);
         self.upstream_latency_ms = Some(latency_ms);
         self
+    }
+
+    /// The record completing a forwarded call: the endpoint's status and latency, linked to
+    /// the decision record (`decision_seq`) and carrying the same principal and ids.
+    pub fn upstream_response(decision: &AuditEvent, decision_seq: u64) -> AuditEvent {
+        let mut ev = AuditEvent::new(EventKind::UpstreamResponse);
+        ev.principal = decision.principal.clone();
+        ev.client = decision.client.clone();
+        ev.protocol = decision.protocol;
+        ev.tenant = decision.tenant.clone();
+        ev.shell_id = decision.shell_id.clone();
+        ev.command_id = decision.command_id.clone();
+        ev.grant_id = decision.grant_id.clone();
+        ev.decision_seq = Some(decision_seq);
+        ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_kinds_serialise_as_their_stable_strings_and_back() {
+        for kind in EventKind::ALL {
+            let text = serde_json::to_string(&kind).unwrap();
+            assert_eq!(text, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<EventKind>(&text).unwrap(), kind);
+        }
+        assert_eq!(EventKind::RequestApproved.as_str(), "request.approved");
+    }
+
+    #[test]
+    fn decisions_serialise_and_parse_case_insensitively() {
+        for d in [
+            Decision::Allow,
+            Decision::Deny,
+            Decision::Throttle,
+            Decision::ShadowDeny,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", d.as_str())
+            );
+            assert_eq!(Decision::parse(&d.as_str().to_uppercase()), Some(d));
+        }
+        assert_eq!(Decision::parse("maybe"), None);
+    }
+
+    #[test]
+    fn an_upstream_response_links_to_its_decision() {
+        let mut decision = AuditEvent::new(EventKind::Decision).with_principal("a@b.c");
+        decision.shell_id = Some("S".into());
+        decision.grant_id = Some("g-1".into());
+        let resp = AuditEvent::upstream_response(&decision, 41).with_upstream(200, 35);
+        assert_eq!(resp.event, EventKind::UpstreamResponse);
+        assert_eq!(
+            (
+                resp.principal.as_deref(),
+                resp.shell_id.as_deref(),
+                resp.grant_id.as_deref()
+            ),
+            (Some("a@b.c"), Some("S"), Some("g-1"))
+        );
+        assert_eq!(
+            (
+                resp.decision_seq,
+                resp.upstream_status,
+                resp.upstream_latency_ms
+            ),
+            (Some(41), Some(200), Some(35))
+        );
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! `time, seq, event, principal, client, protocol, tenant, shell_id, command_id, cmdlets,
 //! decision, reason, policy_id, grant_id, request_id, approver, upstream_status,
-//! upstream_latency_ms, prev`
+//! upstream_latency_ms, decision_seq, prev`
 //!
 //! (strings escaped as `serde_json` does: `\"`, `\\`, `\n`-style short forms and `\u00xx` for
 //! other control characters, everything else raw UTF-8). The line is the canonical bytes with the

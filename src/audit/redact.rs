@@ -1,27 +1,14 @@
 //! The defensive redaction pass applied to every cmdlet before it is written to the audit log.
 //!
 //! The inspector already replaces secrets with [`REDACTED`] when it decodes a request. The audit
-//! log must never hold a secret even if a front door misses one, so it redacts again here, with
-//! the one list of password-like names below. Over-redaction is the safe failure: a boolean
-//! such as `-ResetPasswordOnNextLogon` is also hidden, which loses nothing an auditor needs.
+//! log must never hold a secret even if a front door misses one, so it redacts again here. The
+//! password-like names are the inspector's one list,
+//! [`crate::inspect::redact::SECRET_PARAMETER_SUFFIXES`]: a secret name is added there, once,
+//! for both. This pass adds what only a second look needs: SecureString markers anywhere in a
+//! value, and password-like keys inside nested objects (a hashtable argument).
 
+use crate::inspect::redact::is_secret_parameter;
 use crate::invocation::{Value, REDACTED};
-
-/// Parameter and property names that carry secrets: a name is secret when it contains one of
-/// these words, compared in ASCII lower case (`-Password`, `-NewPassword`, `-Credential`,
-/// `-ClientSecret`, `-AccessToken`...). This is the one list the gateway uses; the inspector
-/// should import it rather than keep its own.
-pub const SECRET_NAME_WORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "passphrase",
-    "pwd",
-    "secret",
-    "credential",
-    "token",
-    "privatekey",
-    "securestring",
-];
 
 /// Type markers that announce a SecureString (CLIXML `<SS>`, .NET type names, OData types).
 /// A string value containing one of these, or an object carrying one as a key or type, is
@@ -32,10 +19,9 @@ const SECURE_STRING_MARKERS: &[&str] = &["<ss>", "securestring", "pscredential"]
 /// value we did not look into is not written out.
 pub const MAX_REDACT_DEPTH: usize = 32;
 
-/// Whether a parameter or property name is password-like.
+/// Whether a parameter or property name is password-like (the inspector's list).
 pub fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_NAME_WORDS.iter().any(|w| lower.contains(w))
+    is_secret_parameter(name)
 }
 
 fn has_secure_string_marker(text: &str) -> bool {

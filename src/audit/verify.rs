@@ -265,7 +265,8 @@ fn splice(record: &AuditRecord, expect: &Expect, prev_file: &Path) -> Fault {
         Damage::SplicedRotation,
         format!(
             "the first record (seq {}, prev {}) does not continue {} which ends with seq {} and \
-             hash {}: this file is not the next one in the chain",
+             hash {}: this file is not the next one in the chain (a file from elsewhere was spliced \
+             in, or the file between them is missing)",
             record.seq,
             record.prev,
             prev_file.display(),

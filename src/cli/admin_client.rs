@@ -275,7 +275,7 @@ fn segment(id: &str) -> String {
     out
 }
 
-fn client(conn: &Conn) -> Result<AdminClient, String> {
+pub(super) fn client(conn: &Conn) -> Result<AdminClient, String> {
     let token = conn.token.clone().ok_or(
         "no token: give --token or set RUNSPACE_GATEWAY_TOKEN (the token whose SHA-256 is in [[admin.token]])",
     )?;

@@ -9,12 +9,11 @@
 use crate::certs::{ensure_dev_certs, DevCerts};
 use crate::config::Config;
 use crate::mock::{MockOptions, MockServer};
-use crate::proxy::{shutdown_signal, PassThrough, Server};
+use crate::proxy::{shutdown_signal, Server};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -95,7 +94,9 @@ async fn start(args: Args) -> Result<(), String> {
     std::fs::write(&config_path, &toml_text)
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config = Config::parse(&toml_text, &config_path).map_err(|e| e.to_string())?;
-    let gateway = Server::bind(&config, Arc::new(PassThrough))
+    // The same filter `serve` builds: a plain proxy until dev_config_toml() enables [pam].
+    let filter = super::serve::request_filter(&config)?;
+    let gateway = Server::bind(&config, filter)
         .await
         .map_err(|e| format!("gateway: {e}"))?;
     let gateway_addr = gateway.local_addr();

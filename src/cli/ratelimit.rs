@@ -1,49 +1,26 @@
 //! `runspace-gateway ratelimit status`: the rules and the keys most throttled recently, read
-//! from the admin API (`GET /v1/ratelimit`).
-//!
-//! The HTTPS call here is deliberately minimal; it should move onto the shared admin client
-//! (`cli/admin_client.rs`) once that exists.
+//! from the admin API (`GET /v1/ratelimit`) through the shared admin client.
 
-use crate::ratelimit::RateLimitStatus;
-use std::path::PathBuf;
+use super::admin_client::{client, Conn};
+use crate::ratelimit::{RateLimitStatus, STATUS_PATH};
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// Largest status answer read; the status is bounded (rules plus the top throttled keys).
-pub const MAX_STATUS_BYTES: usize = 4 * 1024 * 1024;
-
-/// How long the whole admin call may take.
-pub const ADMIN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, clap::Subcommand)]
 pub enum RatelimitCommand {
     /// Show the rules and the keys most throttled recently.
-    Status(StatusArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct StatusArgs {
-    /// The admin API base URL, e.g. https://gateway.example:9443
-    #[arg(long, env = "RUNSPACE_GATEWAY_ADMIN")]
-    pub admin: String,
-    /// An admin bearer token.
-    #[arg(long, env = "RUNSPACE_GATEWAY_TOKEN", hide_env_values = true)]
-    pub token: String,
-    /// The CA certificate (PEM) that signed the admin listener's certificate.
-    #[arg(long, env = "RUNSPACE_GATEWAY_CA")]
-    pub ca: PathBuf,
-    /// Print the status as JSON.
-    #[arg(long)]
-    pub json: bool,
+    Status {
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 pub fn run(c: RatelimitCommand) -> ExitCode {
     match c {
-        RatelimitCommand::Status(args) => status(args),
+        RatelimitCommand::Status { conn } => status(&conn),
     }
 }
 
-fn status(args: StatusArgs) -> ExitCode {
+fn status(conn: &Conn) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -51,28 +28,33 @@ fn status(args: StatusArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return super::fail(format!("cannot start the async runtime: {e}")),
     };
-    let body = match runtime.block_on(https::get_json(&args, "/v1/ratelimit")) {
-        Ok(body) => body,
+    let answer = runtime.block_on(async {
+        client(conn)?
+            .call(http::Method::GET, STATUS_PATH, None)
+            .await
+    });
+    let body = match answer {
         Err(e) => return super::fail(e),
+        Ok(a) if !a.status.is_success() => return super::fail(a.error_message()),
+        Ok(a) => a.body,
     };
-    let status: RateLimitStatus = match serde_json::from_slice(&body) {
-        Ok(s) => s,
-        Err(e) => {
-            return super::fail(format!(
-                "admin API: GET /v1/ratelimit answered JSON this version cannot read ({e}); \
-                 are the CLI and the gateway the same version?"
-            ))
-        }
-    };
-    if args.json {
-        match serde_json::to_string_pretty(&status) {
-            Ok(text) => println!("{text}"),
-            Err(e) => return super::fail(format!("cannot print JSON: {e}")),
-        }
-    } else {
-        print!("{}", render(&status));
+    if conn.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
     }
-    ExitCode::SUCCESS
+    match serde_json::from_value::<RateLimitStatus>(body) {
+        Ok(status) => {
+            print!("{}", render(&status));
+            ExitCode::SUCCESS
+        }
+        Err(e) => super::fail(format!(
+            "admin API: GET {STATUS_PATH} answered JSON this version cannot read ({e}); \
+             are the CLI and the gateway the same version?"
+        )),
+    }
 }
 
 /// The status as a person reads it.
@@ -115,132 +97,6 @@ pub fn render(s: &RateLimitStatus) -> String {
         );
     }
     out
-}
-
-mod https {
-    //! One GET over HTTPS with a bearer token, verified against a given CA.
-
-    use super::{StatusArgs, ADMIN_CALL_TIMEOUT, MAX_STATUS_BYTES};
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Empty, Limited};
-    use hyper_util::rt::TokioIo;
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, ServerName};
-    use std::sync::Arc;
-
-    pub async fn get_json(args: &StatusArgs, path: &str) -> Result<Bytes, String> {
-        tokio::time::timeout(ADMIN_CALL_TIMEOUT, get(args, path))
-            .await
-            .map_err(|_| {
-                format!(
-                    "admin API {}: no answer within {ADMIN_CALL_TIMEOUT:?}",
-                    args.admin
-                )
-            })?
-    }
-
-    async fn get(args: &StatusArgs, path: &str) -> Result<Bytes, String> {
-        let base: http::Uri = args.admin.parse().map_err(|e| {
-            format!(
-                "--admin {:?}: not a URL ({e}); use https://HOST:PORT",
-                args.admin
-            )
-        })?;
-        if base.scheme_str() != Some("https") {
-            return Err(format!(
-                "--admin {:?}: the admin API is served over https://",
-                args.admin
-            ));
-        }
-        let host = base
-            .host()
-            .ok_or_else(|| format!("--admin {:?}: no host", args.admin))?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = base.port_u16().unwrap_or(443);
-        let tls = connect(args, &host, port).await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| format!("admin API {}: HTTP handshake failed: {e}", args.admin))?;
-        tokio::spawn(conn);
-        let prefix = base.path().trim_end_matches('/');
-        let request = http::Request::get(format!("{prefix}{path}"))
-            .header(
-                http::header::HOST,
-                base.authority().map(|a| a.as_str()).unwrap_or(&host),
-            )
-            .header(
-                http::header::AUTHORIZATION,
-                format!("Bearer {}", args.token),
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| format!("cannot build the request: {e}"))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("admin API {}: request failed: {e}", args.admin))?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_STATUS_BYTES)
-            .collect()
-            .await
-            .map_err(|e| format!("admin API {}: reading the answer failed: {e}", args.admin))?
-            .to_bytes();
-        if !status.is_success() {
-            let text = String::from_utf8_lossy(&body);
-            return Err(format!(
-                "admin API answered {status} for GET {path}: {}",
-                text.trim()
-            ));
-        }
-        Ok(body)
-    }
-
-    async fn connect(
-        args: &StatusArgs,
-        host: &str,
-        port: u16,
-    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(&args.ca).map_err(|e| {
-            format!(
-                "--ca {}: cannot read PEM certificates: {e}",
-                args.ca.display()
-            )
-        })?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("--ca {}: bad PEM: {e}", args.ca.display()))?;
-            roots.add(cert).map_err(|e| {
-                format!(
-                    "--ca {}: not a usable CA certificate: {e}",
-                    args.ca.display()
-                )
-            })?;
-        }
-        if roots.is_empty() {
-            return Err(format!(
-                "--ca {}: no certificate in the file",
-                args.ca.display()
-            ));
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup failed: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|e| format!("--admin host {host:?} is not a valid TLS server name: {e}"))?;
-        let tcp = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|e| format!("admin API {}: cannot connect: {e}", args.admin))?;
-        tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("admin API {}: TLS failed: {e}", args.admin))
-    }
 }
 
 #[cfg(test)]

@@ -34,11 +34,13 @@ pub enum ScriptsAction {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PamConfig {
-    /// Off: inspect and audit only, never refuse on policy grounds.
+    /// Off: `serve` is a plain reverse proxy (nothing inspected, decided or audited). To inspect
+    /// and audit without refusing, turn it on with `mode = "shadow"`.
     pub enabled: bool,
     pub mode: PamMode,
     pub default: DefaultAction,
-    /// Cmdlet patterns (`Get-*`) allowed when `default = "deny"`.
+    /// Cmdlet patterns (`Get-*`) allowed when `default = "deny"`. Implicit remoting
+    /// (Import-PSSession) also needs `Get-Command`, `Get-FormatData` and `Get-Help` here.
     pub always_allow: Vec<String>,
     pub scripts: ScriptsAction,
     /// Principals exempt from policies (service accounts).

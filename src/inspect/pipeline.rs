@@ -47,26 +47,21 @@ pub fn parse_create_pipeline(
     let root = expect_obj(&root, "CREATE_PIPELINE")?;
     let no_input = matches!(root.member("NoInput"), Some(Value::Bool(true)));
     let ps = expect_obj(member(root, "PowerShell")?, "PowerShell")?;
-    let mut json = ToJson::new(limits.max_clixml_objects);
-    let cmds = statement(member(ps, "Cmds")?, &mut json, "Cmds")?;
+    let mut walk = Walk {
+        json: ToJson::new(limits.max_clixml_objects),
+        commands: 0,
+        max_commands: limits.max_commands,
+    };
+    let cmds = statement(member(ps, "Cmds")?, &mut walk, "Cmds")?;
     let mut statements = Vec::new();
     let extra = match ps.member("ExtraCmds") {
         None | Some(Value::Nil) => Vec::new(),
-        Some(v) => extra_statements(v, &mut json)?,
+        Some(v) => extra_statements(v, &mut walk)?,
     };
     if extra.first() != Some(&cmds) {
         statements.push(cmds);
     }
     statements.extend(extra);
-    let total: usize = statements.iter().map(Vec::len).sum();
-    if total > limits.max_commands {
-        return Err(InspectError::limit(
-            L,
-            "max_commands",
-            limits.max_commands,
-            format!("{total} commands in one pipeline"),
-        ));
-    }
     Ok(ParsedPipeline {
         statements,
         no_input,
@@ -122,20 +117,44 @@ pub fn parse_pipeline_input(
     })
 }
 
+/// Conversion state: the JSON node budget and the command count, both checked as commands are
+/// built, so a `<Ref>` graph repeating statements cannot make the walk itself unbounded.
+struct Walk {
+    json: ToJson,
+    /// Commands built so far (`Cmds` counts even when it repeats `ExtraCmds[0]`).
+    commands: usize,
+    max_commands: usize,
+}
+
+impl Walk {
+    fn count(&mut self, n: usize) -> Result<(), InspectError> {
+        self.commands = self.commands.saturating_add(n);
+        if self.commands > self.max_commands {
+            return Err(InspectError::limit(
+                L,
+                "max_commands",
+                self.max_commands,
+                format!("{} commands in one pipeline", self.commands),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `ExtraCmds`: a list of objects each holding a `Cmds` list (one per statement).
-fn extra_statements(v: &Value, json: &mut ToJson) -> Result<Vec<Vec<Command>>, InspectError> {
+fn extra_statements(v: &Value, walk: &mut Walk) -> Result<Vec<Vec<Command>>, InspectError> {
     let list = list_of(v, "ExtraCmds")?;
     let mut out = Vec::with_capacity(list.len());
     for (i, entry) in list.iter().enumerate() {
         let field = format!("ExtraCmds[{i}]");
         let entry = expect_obj(entry, &field)?;
-        out.push(statement(member(entry, "Cmds")?, json, &field)?);
+        out.push(statement(member(entry, "Cmds")?, walk, &field)?);
     }
     Ok(out)
 }
 
 /// One statement: a non-empty list of Command objects.
-fn statement(v: &Value, json: &mut ToJson, field: &str) -> Result<Vec<Command>, InspectError> {
+fn statement(v: &Value, walk: &mut Walk, field: &str) -> Result<Vec<Command>, InspectError> {
     let list = list_of(v, field)?;
     if list.is_empty() {
         return Err(InspectError::malformed(
@@ -144,9 +163,10 @@ fn statement(v: &Value, json: &mut ToJson, field: &str) -> Result<Vec<Command>, 
             "a statement with no commands",
         ));
     }
+    walk.count(list.len())?;
     list.iter()
         .enumerate()
-        .map(|(i, c)| command(c, json, &format!("{field}[{i}]")))
+        .map(|(i, c)| command(c, &mut walk.json, &format!("{field}[{i}]")))
         .collect()
 }
 

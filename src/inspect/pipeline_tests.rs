@@ -312,3 +312,17 @@ fn psrpcore_capture_gives_two_statements() {
     assert_eq!(rm.positional, vec![json!("bar")]);
     assert_eq!(rm.param("Confirm").unwrap().value, json!(false));
 }
+
+#[test]
+fn repeated_statement_refs_hit_max_commands_not_unbounded_work() {
+    let cmd = r#"<Obj RefId="10"><MS><S N="Cmd">Get-Date</S><B N="IsScript">false</B><Obj N="Args" RefId="11"><LST/></Obj></MS></Obj>"#;
+    let entry = format!(
+        r#"<Obj RefId="20"><MS><Obj N="Cmds" RefId="21"><LST>{cmd}</LST></Obj></MS></Obj>"#
+    );
+    let refs = r#"<Ref RefId="20"/>"#.repeat(5000);
+    let xml = format!(
+        r#"<Obj RefId="0"><MS><Obj N="PowerShell" RefId="1"><MS><Obj N="ExtraCmds" RefId="3"><LST>{entry}{refs}</LST></Obj><Obj N="Cmds" RefId="2"><LST><Ref RefId="10"/></LST></Obj></MS></Obj><B N="NoInput">true</B></MS></Obj>"#
+    );
+    let e = parse_create_pipeline(xml.as_bytes(), &limits()).unwrap_err();
+    assert_eq!(e.limit_name(), Some("max_commands"), "{e}");
+}

@@ -79,6 +79,11 @@ impl WinrmSessions {
             shell_id: env.shell_id.as_deref().map(upper),
             ..Applied::default()
         };
+        if let Some(id) = &applied.shell_id {
+            if self.shells.contains_key(id) {
+                self.owned_shell(&applied, principal)?;
+            }
+        }
         match (&env.action, &env.body) {
             (
                 Action::Create,

@@ -325,3 +325,19 @@ fn duplicate_create_is_refused() {
     );
     assert!(run(&w, &build::create_envelope(SHELL, &creation, false), 1).is_err());
 }
+
+#[test]
+fn receive_and_signal_on_another_principals_shell_are_refused() {
+    let w = opened(InspectLimits::default(), false);
+    for env in [
+        build::receive_envelope(SHELL, Some(CMD)),
+        build::signal_envelope(SHELL, CMD, "x"),
+        build::delete_envelope(SHELL),
+    ] {
+        let e = w
+            .inspect(env.as_bytes(), "mallory@contoso.com", None, 1)
+            .unwrap_err();
+        assert!(e.to_string().contains("another principal"), "{e}");
+    }
+    assert_eq!(w.shell_owner(SHELL).as_deref(), Some(USER));
+}

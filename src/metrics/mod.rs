@@ -5,7 +5,10 @@
 //! (cmdlets, rule names) the configured set plus a named cap of learned names, the rest
 //! counted as [`OTHER_LABEL`].
 
+mod admin;
 mod labels;
+
+pub use admin::{metrics_route, METRICS_PATH};
 
 pub use labels::{Decision, UpstreamErrorKind, MAX_LABEL_NAME_BYTES, OTHER_LABEL};
 
@@ -105,11 +108,16 @@ impl Metrics {
         self.0.requests.get_or_create(&labels).inc();
     }
 
-    /// The decision for each command of `inv`, by cmdlet name.
+    /// The decision for each command of `inv`, by cmdlet, named as policies resolve it
+    /// (aliases and module qualifiers resolved, case folded); script text counts as `other`.
     pub fn invocation(&self, inv: &Invocation, decision: Decision) {
         for cmd in inv.commands() {
-            let name = if cmd.is_script { "<script>" } else { &cmd.name };
-            self.cmdlet_decision(name, decision);
+            if cmd.is_script {
+                self.cmdlet_decision(OTHER_LABEL, decision);
+                continue;
+            }
+            let resolved = crate::policy::name::resolve(&cmd.name, cmd.module.as_deref());
+            self.cmdlet_decision(&resolved.key, decision);
         }
     }
 

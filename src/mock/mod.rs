@@ -9,6 +9,7 @@ pub mod auth;
 pub mod echo;
 pub mod log;
 mod pipeline;
+pub mod registry;
 pub mod rest;
 mod service;
 mod shells;
@@ -52,7 +53,7 @@ pub const DEFAULT_RECEIVE_WAIT: Duration = Duration::from_secs(10);
 pub struct MockState {
     users: Vec<User>,
     log: Option<CommandLog>,
-    shells: winrm::Shells,
+    shells: registry::Shells,
     receive_wait: Duration,
 }
 
@@ -67,7 +68,7 @@ impl MockState {
         Ok(MockState {
             users: opts.users,
             log,
-            shells: winrm::Shells::default(),
+            shells: registry::Shells::default(),
             receive_wait: opts.receive_wait.unwrap_or(DEFAULT_RECEIVE_WAIT),
         })
     }

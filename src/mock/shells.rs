@@ -313,3 +313,6 @@ impl Shell {
         Some((taken, done))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,20 +7,16 @@
 
 use super::echo::Caller;
 use super::pipeline;
+use super::registry::{ShellSlot, MAX_SHELLS};
 use super::shells::{ClientError, Shell, Target};
 use super::MockState;
+use crate::config::InspectLimits;
 use crate::inspect::xml::XmlLimits;
 use crate::invocation::Protocol;
 use crate::wsman::action::Action;
 use crate::wsman::envelope::{self, Body, Envelope};
 use crate::wsman::response::{self as soap, CommandState, Fault, OutStream};
 use base64::Engine;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
-
-/// Shells held at once; Create beyond this is refused with a fault.
-pub const MAX_SHELLS: usize = 10_000;
 
 /// WSManFault codes the mock answers with. None is one PowerShell special-cases (protocol.md
 /// §5.1) except [`soap::FAULT_NO_SUCH_SHELL`], which is meant: the shell or command is gone.
@@ -32,19 +28,6 @@ const FAULT_ACCESS_DENIED: u32 = 5;
 
 /// The machine name written into faults.
 const MACHINE: &str = "runspace-gateway-mock";
-
-/// One shell and the signal that wakes its waiting Receives.
-#[derive(Debug)]
-pub struct ShellSlot {
-    shell: Mutex<Shell>,
-    output: Notify,
-}
-
-/// All shells of the mock, by ShellId.
-#[derive(Debug, Default)]
-pub struct Shells {
-    map: Mutex<HashMap<String, Arc<ShellSlot>>>,
-}
 
 /// A SOAP answer: 200 for a response, 500 for a fault.
 pub struct SoapReply {
@@ -72,9 +55,10 @@ fn sender_fault(relates_to: &str, subcode: &str, code: u32, message: &str) -> So
 
 /// Answer one WinRM request from `user`; `query` is the URL query (for `DelegatedOrg`).
 pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[u8]) -> SoapReply {
+    let defaults = InspectLimits::default();
     let limits = XmlLimits {
-        max_depth: 64,
-        max_attributes: 32,
+        max_depth: defaults.max_xml_depth,
+        max_attributes: defaults.max_xml_attributes,
     };
     let env = match envelope::parse_request(body, &limits) {
         Ok(e) => e,
@@ -109,6 +93,11 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
             "This shell belongs to another user.",
         );
     }
+    dispatch(state, &slot, &env, &relates).await
+}
+
+/// Answer a request on an existing shell of this user.
+async fn dispatch(state: &MockState, slot: &ShellSlot, env: &Envelope, relates: &str) -> SoapReply {
     let reply = match (&env.action, &env.body) {
         (
             Action::Command,
@@ -118,42 +107,49 @@ pub async fn handle(state: &MockState, user: &str, query: Option<&str>, body: &[
             },
         ) => command(
             state,
-            &slot,
+            slot,
             command_id.as_deref(),
             arguments.as_deref(),
-            &relates,
+            relates,
         ),
         (Action::Send, Body::Send { streams }) => {
             let parts: Vec<_> = streams
                 .iter()
                 .map(|s| (s.command_id.as_deref(), s.data.as_slice()))
                 .collect();
-            send(state, &slot, &parts, &relates)
+            send(state, slot, &parts, relates)
         }
         (Action::Receive, Body::Receive { streams }) => {
             let command_id = streams.first().and_then(|s| s.command_id.clone());
-            return receive(state, &slot, command_id, &relates).await;
+            return receive(state, slot, command_id, relates).await;
         }
         (Action::Signal, Body::Signal { command_id, .. }) => {
-            signal(&slot, command_id.as_deref(), &relates)
+            signal(slot, command_id.as_deref(), relates)
+        }
+        (Action::Get, _) => {
+            let (id, owner) = {
+                let shell = slot.lock();
+                (shell.id.clone(), shell.owner.clone())
+            };
+            ok(soap::get_response(relates, &id, &owner))
         }
         (Action::Delete, _) => {
             state
                 .shells
                 .remove(env.shell_id.as_deref().unwrap_or_default());
-            ok(soap::delete_response(&relates))
+            ok(soap::delete_response(relates))
         }
         (action, _) => {
             let msg = format!("The mock does not support the {} action.", action.name());
             sender_fault(
-                &relates,
+                relates,
                 "w:ActionNotSupported",
                 FAULT_ACTION_NOT_SUPPORTED,
                 &msg,
             )
         }
     };
-    slot.output.notify_waiters();
+    slot.output().notify_waiters();
     reply
 }
 
@@ -296,7 +292,7 @@ async fn receive(
     let target = command_id.clone().map_or(Target::Pool, Target::Command);
     let deadline = tokio::time::Instant::now() + state.receive_wait;
     loop {
-        let notified = slot.output.notified();
+        let notified = slot.output().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         {
@@ -371,57 +367,5 @@ fn delegated_org(query: Option<&str>) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-impl ShellSlot {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shell> {
-        self.shell
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn owner(&self) -> String {
-        self.lock().owner.clone()
-    }
-}
-
-impl Shells {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ShellSlot>>> {
-        self.map
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<ShellSlot>> {
-        self.map().get(&id.to_uppercase()).cloned()
-    }
-
-    /// Add a shell; false when the id exists or [`MAX_SHELLS`] is reached.
-    fn insert(&self, id: String, shell: Shell) -> bool {
-        let mut map = self.map();
-        if map.len() >= MAX_SHELLS || map.contains_key(&id) {
-            return false;
-        }
-        map.insert(
-            id,
-            Arc::new(ShellSlot {
-                shell: Mutex::new(shell),
-                output: Notify::new(),
-            }),
-        );
-        true
-    }
-
-    fn remove(&self, id: &str) {
-        if let Some(slot) = self.map().remove(&id.to_uppercase()) {
-            slot.output.notify_waiters();
-        }
-    }
-
-    /// Shells open now.
-    pub fn len(&self) -> usize {
-        self.map().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -40,6 +40,12 @@ pub fn decide(
         return Decision::Deny(message::empty(&principal));
     }
     let exempt = policies.is_system_account(&principal);
+    let check = Check {
+        policies,
+        grants,
+        now,
+        exempt,
+    };
     let mut used = Vec::new();
     for (statement, pipeline) in inv.statements.iter().enumerate() {
         for (position, cmd) in pipeline.iter().enumerate() {
@@ -47,12 +53,6 @@ pub fn decide(
                 principal: &principal,
                 statement,
                 position,
-            };
-            let check = Check {
-                policies,
-                grants,
-                now,
-                exempt,
             };
             if let Err(denial) = check.command(cmd, at, &mut used) {
                 return Decision::Deny(*denial);
@@ -78,6 +78,18 @@ fn rate_checked(
         Ok(()) => Decision::Allow(Allowed { basis, grants_used }),
         Err(throttle) => Decision::Throttle(throttle),
     }
+}
+
+/// Pipeline input sent on its own (a Send after the pipeline started): its script blocks are
+/// code like any other, refused while `scripts = "deny"` (system accounts included).
+pub fn decide_input(
+    principal: &str,
+    policies: &Policies,
+    has_script_block: bool,
+) -> Option<Denial> {
+    let refused =
+        policies.enabled() && has_script_block && policies.scripts() == ScriptsAction::Deny;
+    refused.then(|| message::script_input(&principal_key(principal)))
 }
 
 /// The per-command rules (steps 3a-3d).

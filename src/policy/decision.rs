@@ -100,6 +100,8 @@ pub enum DenyKind {
     Uninspectable,
     /// A shell used by a principal other than the one that created it (set by the gateway).
     ForeignShell,
+    /// The policy set failed to compile; everything is refused until it does (gateway).
+    PolicyUnavailable,
 }
 
 impl DenyKind {
@@ -111,6 +113,7 @@ impl DenyKind {
             DenyKind::Empty => "empty",
             DenyKind::Uninspectable => "uninspectable",
             DenyKind::ForeignShell => "foreign_shell",
+            DenyKind::PolicyUnavailable => "policy_unavailable",
         }
     }
 }

@@ -60,6 +60,18 @@ pub fn needs_grant(
     hours: u32,
     role_of: impl Fn(&str) -> bool,
 ) -> Denial {
+    // A task policy spells the cmdlet the way an administrator wrote it: show that spelling,
+    // whatever casing the client sent.
+    let display = match &record.scope {
+        Scope::Task(t) if !t.contains(['*', '?']) && name.alias.is_none() => {
+            super::strip_module(t).trim().to_string()
+        }
+        _ => name.display.clone(),
+    };
+    let name = &ResolvedName {
+        display,
+        ..name.clone()
+    };
     let target = request_target(record, role_of, &name.display);
     let how = format!("runspace-gateway request new {target} --reason \"...\" --hours {hours}");
     let approval = match record.approval {
@@ -146,4 +158,60 @@ pub fn empty(principal: &str) -> Denial {
          Send at least one cmdlet."
     );
     at.denial(DenyKind::Empty, "", reason)
+}
+
+/// Pipeline input carrying a script block, sent in a request that starts no pipeline.
+pub fn script_input(principal: &str) -> Denial {
+    let at = At {
+        principal,
+        statement: 0,
+        position: 0,
+    };
+    let reason = format!(
+        "{principal} sent pipeline input carrying a script block, code the gateway cannot check \
+         ([pam] scripts = \"deny\"). Pass plain values instead."
+    );
+    at.denial(DenyKind::Script, "", reason)
+}
+
+/// A shell used by someone other than the principal that opened it.
+pub fn foreign_shell(principal: &str, shell_id: &str) -> Denial {
+    let at = At {
+        principal,
+        statement: 0,
+        position: 0,
+    };
+    let reason = format!(
+        "Session {shell_id} was opened by another user; {principal} may not use it. Open your \
+         own session (New-PSSession or Connect-ExchangeOnline) and run the command there."
+    );
+    at.denial(DenyKind::ForeignShell, "", reason)
+}
+
+/// A request the gateway could not read, refused rather than forwarded unchecked.
+pub fn uninspectable(principal: &str, problem: &str) -> Denial {
+    let at = At {
+        principal,
+        statement: 0,
+        position: 0,
+    };
+    let reason = format!(
+        "The gateway could not read this request ({problem}), so it was not forwarded. \
+         Fix the client or its settings and try again."
+    );
+    at.denial(DenyKind::Uninspectable, "", reason)
+}
+
+/// No policy set could be compiled: refuse rather than run with a set that may miss a policy.
+pub fn policies_unavailable(principal: &str, error: &str) -> Denial {
+    let at = At {
+        principal,
+        statement: 0,
+        position: 0,
+    };
+    let reason = format!(
+        "The gateway's approval policies failed to load ({error}), so every command is refused \
+         until an administrator fixes the policy set."
+    );
+    at.denial(DenyKind::PolicyUnavailable, "", reason)
 }

@@ -18,6 +18,7 @@ pub mod pattern;
 pub mod record;
 
 pub use compiled::{principal_key, strip_module, Policies, PolicyError};
-pub use decide::decide;
+pub use decide::{decide, decide_input};
 pub use decision::{AllowBasis, Allowed, Decision, Denial, DenyKind, GrantUse};
 pub use limits::{NoLimits, RateCheck, Throttle};
+pub use message::{foreign_shell, policies_unavailable, uninspectable};

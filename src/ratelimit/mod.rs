@@ -15,11 +15,11 @@
 //!   under the cmdlet key `<script>`; a `Get-*` pattern never matches script text.
 //! - [`RateLimiter`] is the [`RateCheck`] that `decide()` calls, only for calls the policy
 //!   allows, so refused calls spend no quota.
-//! - Rules run from the narrowest key to the widest (principal, principal+cmdlet, tenant,
-//!   global; config order within a kind) and stop at the first that throttles. A refused call
+//! - Rules keyed on the caller run first (principal, then principal+cmdlet), then the shared
+//!   ones (tenant, then global), config order within a kind; the first that throttles stops. A refused call
 //!   still spends the rules that passed before it, which are the caller's own; a caller whose
 //!   own rule throttles never spends the shared tenant or global budget.
-//! - `tenant` rules put calls with no tenant in one shared bucket, [`rule::NO_TENANT_KEY`].
+//! - `tenant` rules put calls with no tenant in one shared bucket, [`NO_TENANT_KEY`].
 //!
 //! # Bounded memory
 //!
@@ -36,12 +36,14 @@
 //!
 //! Quotas run on [`clock::GovernorClock`], a monotonic view of the injected clock.
 
+pub mod admin;
 pub mod clock;
 mod recent;
 mod reload;
 pub(crate) mod rule;
 mod status;
 
+pub use admin::{status_route, STATUS_PATH};
 pub use recent::{ThrottledKey, MAX_RECENT_THROTTLED_KEYS, RECENT_WINDOW_MS};
 pub use reload::ReloadSummary;
 pub use rule::{MAX_KEY_PART_BYTES, NO_TENANT_KEY, SCRIPT_KEY, SWEEP_MIN_INTERVAL_MS};

@@ -96,7 +96,7 @@ pub(super) fn compile(
     Ok(Compiled { rules, summary })
 }
 
-/// Narrowest key first: a caller's own rules throttle before shared budgets are spent.
+/// The caller's own keys first, so they throttle before shared budgets are spent.
 fn key_rank(key: RateLimitKey) -> u8 {
     match key {
         RateLimitKey::Principal => 0,

@@ -10,8 +10,8 @@ mod winrm;
 
 pub use rest::{rest_bad_request, rest_forbidden, rest_throttled};
 pub use winrm::{
-    winrm_access_denied, winrm_inspection_fault, winrm_throttled, WinrmReply,
-    FAULT_CODE_ACCESS_DENIED, FAULT_CODE_INVALID_DATA, FAULT_CODE_QUOTA,
+    winrm_access_denied, winrm_inspection_fault, winrm_signal_response, winrm_throttled,
+    WinrmReply, FAULT_CODE_ACCESS_DENIED, FAULT_CODE_INVALID_DATA, FAULT_CODE_QUOTA,
 };
 
 use crate::policy::Throttle;

@@ -93,3 +93,35 @@ pub(crate) fn envelope(reply: &WinrmReply, subcode: &str, code: u32, text: &str)
         machine = machine,
     )
 }
+
+/// A local `SignalResponse` (HTTP 200), for a Signal naming a command the gateway refused and
+/// never forwarded: the endpoint never saw that CommandId, and a forwarded Signal would draw
+/// fault 2150858843, which makes PowerShell tear the whole session down (protocol.md §5.2).
+pub fn winrm_signal_response(reply: &WinrmReply) -> RefusalResponse {
+    let message_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let relates_to = match &reply.relates_to {
+        Some(id) => format!(
+            "<a:RelatesTo>{}</a:RelatesTo>",
+            escape(clean_text(id).as_str())
+        ),
+        None => String::new(),
+    };
+    let body = format!(
+        concat!(
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" "#,
+            r#"xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" "#,
+            r#"xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell" xml:lang="en-US">"#,
+            r#"<s:Header><a:Action>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/SignalResponse</a:Action>"#,
+            r#"<a:MessageID>uuid:{message_id}</a:MessageID>"#,
+            r#"<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"#,
+            r#"{relates_to}</s:Header><s:Body><rsp:SignalResponse/></s:Body></s:Envelope>"#
+        ),
+        message_id = message_id,
+        relates_to = relates_to,
+    );
+    response(
+        http::StatusCode::OK,
+        "application/soap+xml;charset=UTF-8",
+        body,
+    )
+}

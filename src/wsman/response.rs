@@ -17,6 +17,7 @@ const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/a
 
 const ACTION_CREATE_RESPONSE: &str =
     "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse";
+const ACTION_GET_RESPONSE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
 const ACTION_DELETE_RESPONSE: &str =
     "http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse";
 const ACTION_SHELL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/";
@@ -123,6 +124,20 @@ pub fn create_response(
          <rsp:OutputStreams>stdout</rsp:OutputStreams><rsp:CompressionMode>NoCompression</rsp:CompressionMode>\
          <rsp:Encoding>UTF8</rsp:Encoding><rsp:BufferMode>Block</rsp:BufferMode>\
          <rsp:State>Connected</rsp:State></rsp:Shell>"
+    ));
+    close_envelope(&mut out);
+    out
+}
+
+/// The answer to a Get on a shell (pypsrp's `is_alive`): the shell's id, owner and state.
+pub fn get_response(relates_to: &str, shell_id: &str, owner: &str) -> String {
+    let mut out = String::with_capacity(1024);
+    open_envelope(&mut out, ACTION_GET_RESPONSE, relates_to);
+    out.push_str(&format!(
+        "<rsp:Shell><rsp:ShellId>{}</rsp:ShellId><rsp:Owner>{}</rsp:Owner>\
+         <rsp:State>Connected</rsp:State></rsp:Shell>",
+        escape(shell_id),
+        escape(owner)
     ));
     close_envelope(&mut out);
     out

@@ -16,5 +16,12 @@ fi
 (cd "$root" && cargo build --quiet --bin runspace-gateway)
 export RUNSPACE_GATEWAY_BIN="${RUNSPACE_GATEWAY_BIN:-$root/target/debug/runspace-gateway}"
 
+# Optional second client (psrp-rs from crates.io), a separate crate so its dependencies are
+# only built on request.
+if [ "${E2E_PSRP_RS:-0}" = "1" ]; then
+    (cd "$root/tests/psrp_rs" && cargo build --quiet --locked)
+    export PSRP_RS_CLIENT="$root/tests/psrp_rs/target/debug/psrp-rs-e2e-client"
+fi
+
 cd "$here"
 exec "$venv/bin/python" -m pytest -q "$@"

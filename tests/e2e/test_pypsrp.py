@@ -63,6 +63,7 @@ def test_open_and_close_a_pool(stack):
         rp = RunspacePool(conn)
         rp.open()
         assert rp.state == RunspacePoolState.OPENED
+        assert rp.is_alive()
         shell_id = rp.id.upper()
         rp.close()
         assert rp.state == RunspacePoolState.CLOSED
@@ -178,4 +179,15 @@ def test_unicode_values_arrive_unchanged(stack, pool, value):
     assert got["params"] == {"DisplayName": value}
     assert got["positional"] == [value]
     assert output_of(out[0])["params"]["DisplayName"] == value
+    ps.close()
+
+
+def test_a_pipeline_with_input_runs_when_the_input_ends(stack, pool):
+    mark = stack.mark()
+    ps = PowerShell(pool)
+    ps.add_cmdlet("Set-Mailbox").add_parameter("HiddenFromAddressListsEnabled", True)
+    out = ps.invoke(input=["alice", "bob"])
+    assert ps.state == PSInvocationState.COMPLETED
+    assert stack.since(mark) == [record("Set-Mailbox", {"HiddenFromAddressListsEnabled": True}, pool=pool, ps=ps)]
+    assert len(out) == 1
     ps.close()

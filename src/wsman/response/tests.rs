@@ -257,3 +257,11 @@ fn client_supplied_text_is_escaped_not_injected() {
     assert_eq!(find(&els, NS_F, "Message").text, msg);
     assert_eq!(find(&els, NS_F, "WSManFault").attr("Machine"), Some("m&m"));
 }
+
+#[test]
+fn get_response_describes_the_shell() {
+    let els = parse(&get_response(REQ, "S1", "a<b"));
+    assert_eq!(find(&els, NS_RSP, "ShellId").text, "S1");
+    assert_eq!(find(&els, NS_RSP, "Owner").text, "a<b");
+    assert_eq!(find(&els, NS_RSP, "State").text, "Connected");
+}

@@ -1,0 +1,115 @@
+//! Inspection throughput (MB/s of request body), next to a bare quick-xml scan of the same
+//! bytes (and a bare serde_json scan for REST), so regressions show as a ratio.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use quick_xml::events::Event;
+use runspace_gateway::config::InspectLimits;
+use runspace_gateway::inspect::build::{self, s, CmdSpec};
+use runspace_gateway::inspect::{rest, WinrmInspector};
+use runspace_gateway::psrp::{fragment, message::MessageType};
+use uuid::Uuid;
+
+const SHELL: &str = "76056A84-51DC-4F24-9262-CA2A55464B2B";
+const CMD: &str = "E888E1DF-C962-41D6-BEFD-F2C82D0ABCCA";
+
+/// A Command envelope like implicit remoting sends: two statements, a dozen parameters.
+fn command_envelope() -> String {
+    let args: Vec<(Option<String>, String)> = (0..12)
+        .map(|i| {
+            (
+                Some(format!("-Parameter{i}:")),
+                s(&format!("value number {i} for the mailbox")),
+            )
+        })
+        .collect();
+    let cmd = |name: &str| CmdSpec {
+        cmd: name.into(),
+        is_script: false,
+        args: args.clone(),
+    };
+    let xml = build::create_pipeline_xml(
+        &[
+            vec![cmd("Set-Mailbox")],
+            vec![cmd("Get-Mailbox"), cmd("Out-String")],
+        ],
+        true,
+    );
+    let msg = build::message(
+        MessageType::CreatePipeline,
+        Uuid::nil(),
+        Uuid::nil(),
+        xml.as_bytes(),
+    );
+    build::command_envelope(SHELL, CMD, &fragment::encode_message(3, &msg, 32_768))
+}
+
+fn opened() -> WinrmInspector {
+    let w = WinrmInspector::new(InspectLimits::default());
+    let cap = build::message(
+        MessageType::SessionCapability,
+        Uuid::nil(),
+        Uuid::nil(),
+        b"<Obj RefId=\"0\"/>",
+    );
+    let env = build::create_envelope(SHELL, &fragment::encode_message(1, &cap, 32_768), false);
+    w.inspect(env.as_bytes(), "u", None, 0).expect("create");
+    w
+}
+
+fn bare_xml_scan(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut n = 0;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => return n,
+            Ok(_) => n += 1,
+        }
+    }
+}
+
+fn winrm(c: &mut Criterion) {
+    let env = command_envelope();
+    let w = opened();
+    assert!(w
+        .inspect(env.as_bytes(), "u", None, 1)
+        .unwrap()
+        .completes_pipeline());
+    let mut g = c.benchmark_group("winrm_command");
+    g.throughput(Throughput::Bytes(env.len() as u64));
+    g.bench_function("full_inspection", |b| {
+        b.iter(|| w.inspect(black_box(env.as_bytes()), "u", None, 1).unwrap())
+    });
+    g.bench_function("bare_quick_xml_scan", |b| {
+        b.iter(|| bare_xml_scan(black_box(env.as_bytes())))
+    });
+    g.finish();
+}
+
+fn rest_body(c: &mut Criterion) {
+    let params: Vec<String> = (0..20)
+        .map(|i| format!("\"Parameter{i}\":\"value number {i} for the mailbox\""))
+        .collect();
+    let body = format!(
+        "{{\"CmdletInput\":{{\"CmdletName\":\"Set-Mailbox\",\"Parameters\":{{{}}}}}}}",
+        params.join(",")
+    );
+    let limits = InspectLimits::default();
+    let path = "/adminapi/beta/t/InvokeCommand";
+    let mut g = c.benchmark_group("rest_invoke_command");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("full_inspection", |b| {
+        b.iter(|| rest::inspect_rest(path, None, black_box(body.as_bytes()), "u", &limits).unwrap())
+    });
+    g.bench_function("bare_quick_xml_scan", |b| {
+        b.iter(|| bare_xml_scan(black_box(body.as_bytes())))
+    });
+    g.bench_function("bare_serde_json_scan", |b| {
+        b.iter(|| {
+            serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body.as_bytes())).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, winrm, rest_body);
+criterion_main!(benches);
