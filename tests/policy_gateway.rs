@@ -437,3 +437,159 @@ async fn a_policy_set_that_does_not_compile_refuses_everything() {
     let out = r.rest(ALICE, "Get-Mailbox").await;
     assert!(refused(&out).1.contains("approval policies failed to load"));
 }
+
+#[tokio::test]
+async fn the_workflow_live_state_reaches_decide_at_once() {
+    use runspace_gateway::workflow::LiveState;
+    let r = rig(PamMode::Enforce);
+    let state = r.gateway.state().clone();
+    let grant = GrantRecord {
+        id: "G-7".into(),
+        principal: ALICE.into(),
+        scope: GrantScope::Task("New-JournalRule".into()),
+        policy_id: "C-1".into(),
+        starts_at_ms: START,
+        expires_at_ms: START + HOUR,
+        request_id: "R-7".into(),
+        approver: "bob@contoso.com".into(),
+    };
+    state.grant_added(&grant);
+    assert!(matches!(
+        r.rest(ALICE, "New-JournalRule").await,
+        Out::Forward
+    ));
+    state.grant_revoked(&grant);
+    refused(&r.rest(ALICE, "New-JournalRule").await);
+    let remove_mailbox = PolicyRecord {
+        id: "P-1".into(),
+        scope: Scope::Task("Remove-Mailbox".into()),
+        approval: ApprovalKind::Manual,
+        approvers: "pam-approvers".into(),
+        max_hours: 2,
+    };
+    assert!(matches!(
+        r.rest(ALICE, "Remove-Mailbox").await,
+        Out::Forward
+    ));
+    state.policies_changed(&[remove_mailbox]);
+    let out = r.rest(ALICE, "Remove-Mailbox").await;
+    assert!(refused(&out).1.contains("policy P-1"));
+}
+
+#[tokio::test]
+async fn a_rest_batch_with_one_covered_request_is_refused_whole() {
+    let r = rig(PamMode::Enforce);
+    let inner = |cmdlet: &str| {
+        format!(
+            r#"{{"id":"{}","method":"POST","url":"/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand","body":{{"CmdletInput":{{"CmdletName":"{cmdlet}","Parameters":{{}}}}}},"headers":{{}}}}"#,
+            Uuid::new_v4()
+        )
+    };
+    let body = format!(
+        r#"{{"requests":[{},{}]}}"#,
+        inner("Get-Mailbox"),
+        inner("New-JournalRule")
+    );
+    let h = head(
+        "/adminapi/beta/contoso.onmicrosoft.com/$batch",
+        ALICE,
+        "application/json",
+    );
+    let out = r.send(h, body.into_bytes()).await;
+    let (status, body) = refused(&out);
+    assert_eq!(status, 403, "{body}");
+}
+
+#[tokio::test]
+async fn receive_on_a_shell_not_opened_through_the_gateway_is_refused() {
+    let r = rig(PamMode::Enforce);
+    let out = r.winrm(ALICE, &build::receive_envelope(SHELL, None)).await;
+    let (status, body) = refused(&out);
+    assert_eq!(status, 500);
+    assert!(
+        body.contains("was not opened through this gateway"),
+        "{body}"
+    );
+}
+
+#[test]
+fn only_the_module_download_and_metadata_skip_inspection() {
+    use runspace_gateway::gateway::filter::is_harmless_download;
+    let get = |uri: &str| http::Request::get(uri).body(()).unwrap().into_parts().0;
+    assert!(is_harmless_download(&get(
+        "/adminapi/v1.0/contoso/EXOModuleFile?Version=3.4.0"
+    )));
+    assert!(is_harmless_download(&get(
+        "/adminapi/beta/contoso/$metadata"
+    )));
+    assert!(!is_harmless_download(&get(
+        "/adminapi/beta/contoso/InvokeCommand"
+    )));
+    assert!(!is_harmless_download(&get("/wsman/EXOModuleFile")));
+    let post = http::Request::post("/adminapi/v1.0/contoso/EXOModuleFile")
+        .body(())
+        .unwrap();
+    assert!(!is_harmless_download(&post.into_parts().0));
+}
+
+#[tokio::test]
+async fn shadow_forwarded_denials_still_count_against_rate_limits() {
+    use runspace_gateway::policy::{RateCheck, Throttle};
+    struct Exhausted;
+    impl RateCheck for Exhausted {
+        fn check(
+            &self,
+            _: &runspace_gateway::invocation::Invocation,
+            _: i64,
+        ) -> Result<(), Throttle> {
+            Err(Throttle {
+                rule: "per-user".into(),
+                retry_after_ms: 2_000,
+            })
+        }
+    }
+    let mut groups = BTreeMap::new();
+    groups.insert(
+        "pam-approvers".to_string(),
+        vec!["bob@contoso.com".to_string()],
+    );
+    let inputs = PolicyInputs {
+        pam: PamConfig {
+            enabled: true,
+            mode: PamMode::Shadow,
+            ..PamConfig::default()
+        },
+        roles: BTreeMap::new(),
+        groups,
+        request_hours: 4,
+    };
+    let records = [PolicyRecord {
+        id: "C-1".into(),
+        scope: Scope::Task("New-JournalRule".into()),
+        approval: ApprovalKind::Manual,
+        approvers: "pam-approvers".into(),
+        max_hours: 8,
+    }];
+    let audit = Arc::new(MemoryAudit::default());
+    let state = GatewayState::new(
+        Inspector::new(InspectLimits::default()),
+        inputs,
+        &records,
+        Arc::new(Grants::new()),
+        Arc::new(Exhausted),
+        audit.clone(),
+        Arc::new(FakeClock::new(START)) as SharedClock,
+    );
+    let r = Rig {
+        gateway: Gateway::new(Arc::new(state)),
+        audit,
+        clock: FakeClock::new(START),
+        grants: Arc::new(Grants::new()),
+    };
+    let out = r.rest(ALICE, "New-JournalRule").await;
+    assert_eq!(refused(&out).0, 429);
+    assert_eq!(
+        r.audit.events().pop().unwrap().decision,
+        Some(Audited::Throttle)
+    );
+}

@@ -27,6 +27,16 @@
 //! Rotation fsyncs the old file and the directory after the rename under `"batch"` and
 //! `"always"`, so a rotated file is never lost while its successor survives.
 //!
+//! # Resuming
+//!
+//! [`AuditLog::open`] continues the chain from the last line of `<path>` (or of the newest
+//! `<path>.<n>` when `<path>` is empty, as a crash right after a rotation leaves it), after
+//! checking that line against its own hash. It reads only that tail's chain state; run
+//! `audit verify` for the whole chain. A last line without a newline is refused, not cut:
+//! the gateway cannot tell a crash from a cut file, and under `"never"` the partial record
+//! may be one whose call went through. [`AuditError::TornTail`] names the file, the line and
+//! the exact `truncate -s` that an operator runs after keeping a copy.
+//!
 //! # Failures
 //!
 //! A failed write, fsync or rotation answers every waiter of the batch with

@@ -112,13 +112,15 @@ impl Gateway {
         body: Bytes,
     ) -> FilterOutcome {
         let now = self.state.clock.now_ms();
-        let decision = decide(
-            inv,
-            policies,
-            &self.state.grants,
-            self.state.limits.as_ref(),
-            now,
-        );
+        let limits = self.state.limits.as_ref();
+        let mut decision = decide(inv, policies, &self.state.grants, limits, now);
+        if let (Decision::Deny(_), false) = (&decision, ctx.enforcing) {
+            // Not enforced, so it will be forwarded: it counts against the rate limits like
+            // any forwarded call (decide() only asks them for invocations it allows).
+            if let Err(t) = limits.check(inv, now) {
+                decision = Decision::Throttle(t);
+            }
+        }
         let event = decision_event(inv, &decision, ctx.enforcing, ctx.conn.client_addr);
         if let Err(outcome) = self.audit(ctx, event).await {
             return outcome;

@@ -49,6 +49,11 @@ pub fn check_start(
             format!("element <{}> is nested {depth} deep", name_str(e)),
         ));
     }
+    // Every attribute takes at least 4 bytes (`a=""`), so short attribute text cannot exceed
+    // the limit and is not counted (the hot path stays one length check).
+    if e.attributes_raw().len() < 4 * (limits.max_attributes + 1) {
+        return Ok(());
+    }
     let count = e.attributes().with_checks(false).count();
     if count > limits.max_attributes {
         return Err(InspectError::limit(

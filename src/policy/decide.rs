@@ -40,6 +40,12 @@ pub fn decide(
         return Decision::Deny(message::empty(&principal));
     }
     let exempt = policies.is_system_account(&principal);
+    let check = Check {
+        policies,
+        grants,
+        now,
+        exempt,
+    };
     let mut used = Vec::new();
     for (statement, pipeline) in inv.statements.iter().enumerate() {
         for (position, cmd) in pipeline.iter().enumerate() {
@@ -47,12 +53,6 @@ pub fn decide(
                 principal: &principal,
                 statement,
                 position,
-            };
-            let check = Check {
-                policies,
-                grants,
-                now,
-                exempt,
             };
             if let Err(denial) = check.command(cmd, at, &mut used) {
                 return Decision::Deny(*denial);

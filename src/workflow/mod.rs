@@ -15,6 +15,7 @@
 
 mod audit_hook;
 mod decisions;
+pub mod dev;
 mod error;
 mod hooks;
 pub mod live;
