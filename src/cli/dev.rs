@@ -31,8 +31,13 @@ pub struct Args {
     pub mock_log: Option<PathBuf>,
 }
 
+/// The largest audit record in dev mode: big enough for the 1 MB parameters the end-to-end
+/// suite sends (the default of 1 MiB would refuse them, audit first, as it should).
+pub const DEV_MAX_AUDIT_RECORD_BYTES: u64 = 8 * 1024 * 1024;
+
 /// The dev gateway's configuration: TLS on loopback with the dev certificate, forwarding to the
-/// mock, state under `data`.
+/// mock, inspection and audit on (`[pam]` enabled, default allow, no policies yet), state under
+/// `data`.
 pub fn dev_config_toml(
     data: &Path,
     gateway: SocketAddr,
@@ -44,8 +49,10 @@ pub fn dev_config_toml(
         "# Written by `runspace-gateway dev`; regenerated at every start.\n\
          [listen]\naddr = \"{gateway}\"\ncert = {cert}\nkey = {key}\n\n\
          [upstream]\nurl = \"http://{mock}\"\n\n\
+         [pam]\nenabled = true\n\n\
          [store]\npath = {store}\n\n\
-         [audit]\npath = {audit}\n",
+         [audit]\npath = {audit}\nmax_record_bytes = {max_record}\n",
+        max_record = DEV_MAX_AUDIT_RECORD_BYTES,
         cert = q(&certs.server_cert),
         key = q(&certs.server_key),
         store = q(&data.join("gateway.db")),
@@ -94,7 +101,7 @@ async fn start(args: Args) -> Result<(), String> {
     std::fs::write(&config_path, &toml_text)
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config = Config::parse(&toml_text, &config_path).map_err(|e| e.to_string())?;
-    // The same filter `serve` builds: a plain proxy until dev_config_toml() enables [pam].
+    // The same filter `serve` builds: inspect, decide, audit, then forward.
     let filter = super::serve::request_filter(&config)?;
     let gateway = Server::bind(&config, filter)
         .await
@@ -231,6 +238,11 @@ mod tests {
         assert_eq!(config.upstream.url, "http://127.0.0.1:5985");
         assert_eq!(config.store.path, data.join("gateway.db"));
         assert_eq!(config.audit.path, data.join("audit.jsonl"));
+        assert_eq!(config.audit.max_record_bytes, DEV_MAX_AUDIT_RECORD_BYTES);
+        assert!(
+            config.pam.enabled,
+            "dev runs the whole data path: inspection, decision, audit"
+        );
     }
 
     #[test]
