@@ -247,7 +247,49 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(invoke(&d, &certs, "New-JournalRule").await, 403);
 
+    // SIGTERM: gateway.stop is the last record.
+    let killed = Command::new("kill")
+        .args(["-TERM", &d.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut d = d;
+    let deadline = Instant::now() + WAIT;
+    while d.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let events = audit_events(dir.path());
+    assert_eq!(events.last().unwrap()["event"], "gateway.stop");
+    let decision = |verdict: &str, cmdlet: &str| {
+        events.iter().find(|e| {
+            e["event"] == "decision"
+                && e["decision"] == verdict
+                && e["cmdlets"][0]["name"] == cmdlet
+        })
+    };
+    for (verdict, cmdlet) in [
+        ("allow", "Get-Mailbox"),
+        ("throttle", "Get-Mailbox"),
+        ("deny", "New-JournalRule"),
+        ("allow", "New-JournalRule"),
+    ] {
+        let e = decision(verdict, cmdlet).unwrap_or_else(|| panic!("no {verdict} {cmdlet}"));
+        assert_eq!(e["principal"], ALICE);
+        assert_eq!(e["protocol"], "rest");
+        assert_eq!(e["tenant"], "contoso.onmicrosoft.com");
+    }
+    let approved = events
+        .iter()
+        .find(|e| e["event"] == "request.approved")
+        .unwrap();
+    assert_eq!(approved["request_id"], id.as_str());
+    assert_eq!(approved["approver"], BOB);
+    let starts = events
+        .iter()
+        .filter(|e| e["event"] == "gateway.start")
+        .count();
+    assert_eq!(starts, 2, "one gateway.start per start");
     for kind in [
         "gateway.start",
         "config.reloaded",
@@ -263,4 +305,32 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
         .find(|e| e["event"] == "config.rejected")
         .unwrap();
     assert!(rejected["reason"].as_str().unwrap().contains("pam_typo"));
+}
+
+#[test]
+fn a_gateway_that_cannot_write_its_audit_log_does_not_start() {
+    let certs = Certs::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("audit.jsonl")).unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        config(&certs, dir.path(), "127.0.0.1:9".parse().unwrap(), 1, ""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_runspace-gateway"))
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("listening on"),
+        "it must not listen: {stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("audit"),
+        "the error names the audit log: {stderr}"
+    );
 }
