@@ -215,6 +215,13 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
         "{metrics}"
     );
 
+    // Every decision was audited: 6 before this point (5 Get-Mailbox, 1 New-JournalRule).
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("audit_write") && l.contains("_count") && l.ends_with(" 6")),
+        "{metrics}"
+    );
     let (status, body) = admin(
         &d,
         &certs,

@@ -196,7 +196,12 @@ impl Gateway {
         ctx: &Ctx<'_>,
         event: crate::audit::AuditEvent,
     ) -> Result<(), FilterOutcome> {
-        let Err(e) = self.state.audit.record(event).await else {
+        let started = std::time::Instant::now();
+        let written = self.state.audit.record(event).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.audit_write(started.elapsed());
+        }
+        let Err(e) = written else {
             return Ok(());
         };
         tracing::error!(error = %e, "audit record not written");
