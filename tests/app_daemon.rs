@@ -341,3 +341,103 @@ fn a_gateway_that_cannot_write_its_audit_log_does_not_start() {
         "the error names the audit log: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_changes_and_a_denied_request_are_audited_and_enforced_at_once() {
+    let certs = Certs::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockServer::bind("127.0.0.1:0".parse().unwrap(), MockOptions::default())
+        .await
+        .unwrap();
+    let mock_addr = mock.local_addr().unwrap();
+    tokio::spawn(mock.run(std::future::pending()));
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, config(&certs, dir.path(), mock_addr, 100, "")).unwrap();
+    let d = Daemon::start(&path);
+
+    assert_eq!(invoke(&d, &certs, "Set-TransportRule").await, 200);
+    let (status, body) = admin(
+        &d,
+        &certs,
+        "bob-token",
+        "POST",
+        "/v1/policies",
+        r#"{"task":"Set-TransportRule","approval":"manual","approvers":"pam-approvers"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let pid = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        invoke(&d, &certs, "Set-TransportRule").await,
+        403,
+        "stored policy enforced at once"
+    );
+
+    let (status, body) = admin(
+        &d,
+        &certs,
+        "alice-token",
+        "POST",
+        "/v1/requests",
+        r#"{"task":"New-JournalRule","reason":"journal","hours":1}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let rid = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = admin(
+        &d,
+        &certs,
+        "bob-token",
+        "POST",
+        &format!("/v1/requests/{rid}/deny"),
+        r#"{"comment":"no"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(invoke(&d, &certs, "New-JournalRule").await, 403);
+
+    let (status, body) = admin(
+        &d,
+        &certs,
+        "bob-token",
+        "DELETE",
+        &format!("/v1/policies/{pid}"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        invoke(&d, &certs, "Set-TransportRule").await,
+        200,
+        "removed at once"
+    );
+
+    let events = audit_events(dir.path());
+    let find = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {events:#?}"))
+            .clone()
+    };
+    let created = find("policy.created");
+    // The workflow's policy.created record carries the policy in `reason` (no policy_id yet).
+    assert!(created["reason"]
+        .as_str()
+        .unwrap()
+        .contains(r#""task":"Set-TransportRule""#));
+    assert_eq!(created["principal"], BOB);
+    let removed = find("policy.removed");
+    assert_eq!(removed["policy_id"], pid.as_str());
+    let denied = find("request.denied");
+    assert_eq!(denied["request_id"], rid.as_str());
+    assert_eq!(denied["approver"], BOB);
+    let created = find("request.created");
+    assert_eq!(created["principal"], ALICE);
+}
