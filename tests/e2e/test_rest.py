@@ -81,6 +81,7 @@ def test_no_credentials_is_refused_and_nothing_runs(stack):
     mark = stack.mark()
     status, _ = post(stack, f"/adminapi/beta/{TENANT}/InvokeCommand",
                      {"CmdletInput": {"CmdletName": "Get-Mailbox"}}, auth=None)
-    # The mock answers 401; the gateway refuses first with 400, since the module retries a 401.
-    assert status in (400, 401)
+    # dev enforces: a call naming no caller is refused by the gateway (400, no identity)
+    # before it reaches the endpoint.
+    assert status == 400
     assert stack.since(mark) == []
