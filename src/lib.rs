@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod app;
 pub mod audit;
 pub mod certs;
 pub mod cli;

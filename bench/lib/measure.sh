@@ -79,8 +79,8 @@ idle_connections() {
     local target=$1 pid before after held
     pid=$(proxy_pid "$target")
     before=$(status_kib "$pid" VmRSS)
-    on_client "$LOADER" hold --url "$(base_url "$target")/" --ca "$CA" --server-name localhost \
-        --connections "$IDLE_CONNS" --hold 600 >"$OUT/raw/hold-$target.json" 2>"$OUT/raw/hold-$target.err" &
+    (pinned "$CLIENT_CPUS" "$LOADER" hold --url "$(base_url "$target")/" --ca "$CA" --server-name localhost \
+        --connections "$IDLE_CONNS" --hold 600) >"$OUT/raw/hold-$target.json" 2>"$OUT/raw/hold-$target.err" &
     local hold_pid=$!
     for _ in $(seq 1 1200); do
         grep -q '^holding' "$OUT/raw/hold-$target.err" 2>/dev/null && break

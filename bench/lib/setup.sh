@@ -4,9 +4,16 @@
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Prefix for a server-side process (endpoint, nginx, gateway) and for a load generator.
-on_server() { if [[ -n $SERVER_CPUS ]]; then taskset -c "$SERVER_CPUS" "$@"; else "$@"; fi; }
+# Run a load generator in the foreground, pinned to the client CPUs.
 on_client() { if [[ -n $CLIENT_CPUS ]]; then taskset -c "$CLIENT_CPUS" "$@"; else "$@"; fi; }
+# Replace the current (sub)shell with a pinned program. Background servers start as
+# `(pinned CPUS prog ...) &`, so `$!` is the server's own PID: the one whose CPU and memory
+# are read, and the one stopped at the end.
+pinned() {
+    local cpus=$1
+    shift
+    if [[ -n $cpus ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
 
 install_tools() {
     command -v python3 >/dev/null || die "python3 is needed for the report (apt-get install -y python3)"
@@ -73,7 +80,8 @@ wait_announce() {
 }
 
 start_mock() {
-    on_server "$BIN" mock-upstream --listen 127.0.0.1:0 --threads 1 >"$OUT/mock.out" 2>"$OUT/mock.err" &
+    (pinned "$SERVER_CPUS" "$BIN" mock-upstream --listen 127.0.0.1:0 --threads 1) \
+        >"$OUT/mock.out" 2>"$OUT/mock.err" &
     MOCK_PID=$!
     MOCK=$(wait_announce "$OUT/mock.out" "$MOCK_PID" mock-upstream)
     log "mock endpoint on http://$MOCK (pid $MOCK_PID)"
@@ -85,10 +93,10 @@ render() { # template output: fill in the @...@ values
 }
 
 start_nginx() {
-    NGINX_ADDR=${NGINX_ADDR:-127.0.0.1:$(free_port)}
+    NGINX_ADDR=127.0.0.1:$(free_port)
     mkdir -p "$OUT/nginx-tmp"
     render "$HERE/nginx.conf.in" "$OUT/nginx.conf"
-    on_server "$NGINX" -c "$OUT/nginx.conf" -p "$OUT" >"$OUT/nginx.out" 2>&1 &
+    (pinned "$SERVER_CPUS" "$NGINX" -c "$OUT/nginx.conf" -p "$OUT") >"$OUT/nginx.out" 2>&1 &
     NGINX_PID=$!
     wait_port "$NGINX_ADDR" nginx
     NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -n1)
@@ -100,7 +108,7 @@ start_gateway() {
     rm -f "$OUT/gateway.db" "$OUT/gateway.db-wal" "$OUT/gateway.db-shm" "$OUT/audit.jsonl"
     GATEWAY_ADDR=127.0.0.1:0
     render "$HERE/gateway.toml.in" "$OUT/gateway.toml"
-    on_server env RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve --config "$OUT/gateway.toml" \
+    (export RUST_LOG=${RUST_LOG:-warn}; pinned "$SERVER_CPUS" "$BIN" serve --config "$OUT/gateway.toml") \
         >"$OUT/gateway.out" 2>"$OUT/gateway.err" &
     GATEWAY_PID=$!
     GATEWAY_ADDR=$(wait_announce "$OUT/gateway.out" "$GATEWAY_PID" gateway)

@@ -2,8 +2,7 @@
 
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::proxy::filter::SharedFilter;
-use crate::proxy::{shutdown_signal, PassThrough, Server};
+use crate::proxy::shutdown_signal;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,29 +28,22 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return super::fail(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async {
-        let filter = match request_filter(&config) {
-            Ok(filter) => filter,
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let clock = Arc::new(SystemClock);
+        let path = Some(args.config.clone());
+        let running = match crate::app::App::start(config, path, clock, stop_rx).await {
+            Ok(running) => running,
             Err(e) => return super::fail(format!("cannot start: {e}")),
         };
-        let server = match Server::bind(&config, filter).await {
-            Ok(server) => server,
-            Err(e) => return super::fail(format!("cannot start: {e}")),
-        };
-        announce(server.local_addr());
-        server.run(shutdown_signal()).await;
+        announce(running.gateway_addr);
+        if let Some(admin) = running.admin_addr {
+            announce_admin(admin);
+        }
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+        running.finish().await;
         ExitCode::SUCCESS
     })
-}
-
-/// With `[pam] enabled = true` the gateway inspects, decides and audits every request
-/// (`mode = "shadow"` forwards what it would refuse); otherwise it is a plain reverse proxy.
-pub(crate) fn request_filter(config: &Config) -> Result<SharedFilter, String> {
-    if !config.pam.enabled {
-        return Ok(Arc::new(PassThrough));
-    }
-    let built = crate::gateway::serve::build(config, Arc::new(SystemClock))?;
-    crate::gateway::serve::spawn_sweeper(built.state.clone());
-    Ok(Arc::new(crate::gateway::Gateway::new(built.state)))
 }
 
 /// Print the bound address on its own stdout line (tests and tools parse `listening on ADDR`)
@@ -61,4 +53,12 @@ pub(crate) fn announce(addr: std::net::SocketAddr) {
     let _ = writeln!(out, "listening on {addr}");
     let _ = out.flush();
     tracing::info!(%addr, "listening");
+}
+
+/// `admin listening on ADDR`, for tests and tools that call the admin API.
+pub(crate) fn announce_admin(addr: std::net::SocketAddr) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "admin listening on {addr}");
+    let _ = out.flush();
+    tracing::info!(%addr, "admin API listening");
 }

@@ -6,6 +6,7 @@ use super::state::GatewayState;
 use crate::inspect::rest::is_rest_path;
 use crate::inspect::{InspectError, Inspection, Layer};
 use crate::invocation::Invocation;
+use crate::metrics::{self as m, Metrics};
 use crate::policy::{self, decide, Decision, Denial, DenyKind, Policies};
 use crate::proxy::filter::{ConnContext, FilterFuture, FilterOutcome, RequestFilter};
 use crate::refuse::{self, WinrmReply};
@@ -16,11 +17,22 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Gateway {
     pub(super) state: Arc<GatewayState>,
+    metrics: Option<Metrics>,
 }
 
 impl Gateway {
     pub fn new(state: Arc<GatewayState>) -> Gateway {
-        Gateway { state }
+        Gateway {
+            state,
+            metrics: None,
+        }
+    }
+
+    /// Count every decided invocation (by front door, decision and cmdlet) and the time the
+    /// gateway added before forwarding or refusing it.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Gateway {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn state(&self) -> &Arc<GatewayState> {
@@ -111,6 +123,7 @@ impl Gateway {
         policies: &Policies,
         body: Bytes,
     ) -> FilterOutcome {
+        let started = std::time::Instant::now();
         let now = self.state.clock.now_ms();
         let limits = self.state.limits.as_ref();
         let mut decision = decide(inv, policies, &self.state.grants, limits, now);
@@ -122,7 +135,9 @@ impl Gateway {
             }
         }
         let event = decision_event(inv, &decision, ctx.enforcing, ctx.conn.client_addr);
-        if let Err(outcome) = self.audit(ctx, event).await {
+        let audited = self.audit(ctx, event).await;
+        self.count(inv, &decision, audited.is_ok(), started);
+        if let Err(outcome) = audited {
             return outcome;
         }
         if !decision.refuses(ctx.enforcing) {
@@ -134,6 +149,26 @@ impl Gateway {
             Decision::Deny(d) => refusal(ctx, d),
             Decision::Allow(_) => return FilterOutcome::Forward(body),
         })
+    }
+
+    /// Metrics for one decided invocation (an audit failure counts as `error`).
+    fn count(
+        &self,
+        inv: &Invocation,
+        decision: &Decision,
+        audited: bool,
+        started: std::time::Instant,
+    ) {
+        let Some(metrics) = &self.metrics else { return };
+        let label = match decision {
+            _ if !audited => m::Decision::Error,
+            Decision::Allow(_) => m::Decision::Allow,
+            Decision::Deny(_) => m::Decision::Deny,
+            Decision::Throttle(_) => m::Decision::Throttle,
+        };
+        metrics.request(inv.protocol, label);
+        metrics.invocation(inv, label);
+        metrics.gateway_added(inv.protocol, started.elapsed());
     }
 
     /// Refuse (or, not enforcing, record and forward) a request decided without an invocation.
@@ -161,7 +196,12 @@ impl Gateway {
         ctx: &Ctx<'_>,
         event: crate::audit::AuditEvent,
     ) -> Result<(), FilterOutcome> {
-        let Err(e) = self.state.audit.record(event).await else {
+        let started = std::time::Instant::now();
+        let written = self.state.audit.record(event).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.audit_write(started.elapsed());
+        }
+        let Err(e) = written else {
             return Ok(());
         };
         tracing::error!(error = %e, "audit record not written");

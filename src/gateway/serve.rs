@@ -24,6 +24,17 @@ pub struct Built {
 
 /// Open the audit log and the store, load policies and live grants, compile everything.
 pub fn build(config: &Config, clock: SharedClock) -> Result<Built, String> {
+    let limits = RateLimiter::new(&config.ratelimit, clock.clone())
+        .map_err(|e| format!("{}: {}", e.key, e.message))?;
+    build_with_limits(config, clock, Arc::new(limits))
+}
+
+/// [`build`] with a rate limiter the caller keeps (to reload it and to read its status).
+pub fn build_with_limits(
+    config: &Config,
+    clock: SharedClock,
+    limits: Arc<RateLimiter>,
+) -> Result<Built, String> {
     let now = clock.now_ms();
     let store = SqliteStore::open(&config.store.path)
         .map_err(|e| format!("store {}: {e}", config.store.path.display()))?;
@@ -42,8 +53,6 @@ pub fn build(config: &Config, clock: SharedClock) -> Result<Built, String> {
     for g in live {
         grants.insert(g).map_err(|e| format!("store: {e}"))?;
     }
-    let limits = RateLimiter::new(&config.ratelimit, clock.clone())
-        .map_err(|e| format!("{}: {}", e.key, e.message))?;
     let audit = Arc::new(
         AuditLog::open(&config.audit, clock.clone())
             .map_err(|e| format!("audit log {}: {e}", config.audit.path.display()))?,
@@ -53,7 +62,7 @@ pub fn build(config: &Config, clock: SharedClock) -> Result<Built, String> {
         PolicyInputs::from_config(config),
         &records,
         grants,
-        Arc::new(limits),
+        limits,
         audit.clone() as Arc<dyn DecisionAudit>,
         clock,
     );

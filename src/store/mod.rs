@@ -8,6 +8,7 @@
 //! (invariant 5: nothing accepted is lost).
 
 mod migrations;
+mod rows;
 pub mod sqlite;
 mod types;
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::ApprovalKind;
 use crate::grants::record::{GrantRecord, GrantScope};
 use crate::policy::record::Scope;
 

@@ -81,5 +81,7 @@ def test_no_credentials_is_refused_and_nothing_runs(stack):
     mark = stack.mark()
     status, _ = post(stack, f"/adminapi/beta/{TENANT}/InvokeCommand",
                      {"CmdletInput": {"CmdletName": "Get-Mailbox"}}, auth=None)
-    assert status == 401
+    # dev enforces: a call naming no caller is refused by the gateway (400, no identity)
+    # before it reaches the endpoint.
+    assert status == 400
     assert stack.since(mark) == []

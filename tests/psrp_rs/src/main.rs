@@ -2,7 +2,8 @@
 //!
 //! usage: psrp-rs-e2e-client HOST PORT USER PASSWORD VALUE
 //! Sends `Get-Mailbox -Identity VALUE -Force` with positional argument 42, prints one line per
-//! output object property (`cmdlet=...`, `command_id=...`, `shell_id=...`) and exits 0.
+//! output object property (`cmdlet=...`, `command_id=...`, `shell_id=...`), then how closing
+//! the pool went (`close=...`), and exits 0.
 //!
 //! psrp-rs (through winrm-rs 1.1 and reqwest 0.13) has no setting for a custom CA: it trusts
 //! only the built-in web roots (SSL_CERT_FILE is not read), so against the dev CA it must run
@@ -44,6 +45,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    pool.close().await?;
+    // psrp-rs closes with a CloseRunspacePool message (0x0002100E, not in MS-PSRP) before it
+    // deletes the shell; a gateway that fails closed refuses it. Report, don't hide, the result.
+    match pool.close().await {
+        Ok(()) => println!("close=ok"),
+        Err(e) => println!("close=error: {e}"),
+    }
     Ok(())
 }
