@@ -56,11 +56,7 @@ ADMIN_GRACE_S = 10
 
 
 def wait_admin(serve):
-    """The `admin listening on ADDR` line, printed beside the gateway's; skip if serve has none.
-
-    `serve` gains the admin API in a separate change; until it lands, the workflow tests skip
-    (with this reason) instead of failing on a missing feature of another part.
-    """
+    """The `admin listening on ADDR` line, printed beside the gateway's when [admin] is set."""
     deadline = time.monotonic() + ADMIN_GRACE_S
     while time.monotonic() < deadline:
         try:
@@ -71,7 +67,7 @@ def wait_admin(serve):
         if m and m.group("who") == "admin":
             host, port = m.group("addr").rsplit(":", 1)
             return {"admin": (host, int(port))}
-    pytest.skip("`serve` printed no `admin listening on ADDR`: the admin API is not wired into serve yet")
+    pytest.fail(f"`serve` printed no `admin listening on ADDR` within {ADMIN_GRACE_S} s although [admin] is set")
 
 
 @pytest.fixture
