@@ -441,3 +441,45 @@ async fn policy_changes_and_a_denied_request_are_audited_and_enforced_at_once() 
     let created = find("request.created");
     assert_eq!(created["principal"], ALICE);
 }
+
+/// An allowed call is audited twice: the decision before forwarding, then `upstream.response`
+/// with the endpoint's status and latency, linked by `decision_seq`; `/metrics` has the sample.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_call_records_the_endpoint_status_latency_and_metrics() {
+    let certs = Certs::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockServer::bind("127.0.0.1:0".parse().unwrap(), MockOptions::default())
+        .await
+        .unwrap();
+    let mock_addr = mock.local_addr().unwrap();
+    tokio::spawn(mock.run(std::future::pending()));
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, config(&certs, dir.path(), mock_addr, 100, "")).unwrap();
+    let d = Daemon::start(&path);
+
+    assert_eq!(invoke(&d, &certs, "Get-Mailbox").await, 200);
+
+    let events = audit_events(dir.path());
+    let at = events
+        .iter()
+        .position(|e| e["event"] == "decision" && e["decision"] == "allow")
+        .expect("the allow decision record");
+    let (decision, response) = (&events[at], &events[at + 1]);
+    assert_eq!(response["event"], "upstream.response", "{events:?}");
+    assert_eq!(response["upstream_status"], 200);
+    assert!(response["upstream_latency_ms"].is_u64(), "{response}");
+    assert_eq!(response["decision_seq"], decision["seq"]);
+    assert_eq!(response["principal"], ALICE);
+    assert_eq!(response["principal"], decision["principal"]);
+    assert_eq!(response["prev"], decision["hash"], "one chain");
+
+    let (status, metrics) = admin(&d, &certs, "bob-token", "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.lines().any(|l| l.contains("upstream_latency")
+            && l.contains("_count")
+            && l.contains("front_door=\"rest\"")
+            && l.ends_with(" 1")),
+        "{metrics}"
+    );
+}

@@ -130,7 +130,7 @@ impl Rig {
     async fn send(&self, h: http::request::Parts, body: Vec<u8>) -> Out {
         let c = conn();
         match self.gateway.filter(&c, &h, Bytes::from(body)).await {
-            FilterOutcome::Forward(_) => Out::Forward,
+            FilterOutcome::Forward(_) | FilterOutcome::ForwardWatched(..) => Out::Forward,
             FilterOutcome::Respond(r) => {
                 let status = r.status().as_u16();
                 let bytes = r.into_body().collect().await.unwrap().to_bytes();

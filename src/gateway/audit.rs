@@ -9,17 +9,18 @@ use crate::workflow::BoxFuture;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-/// Where decision records go.
+/// Where decision records go. A written record's `seq` (when the sink keeps one) links the
+/// `upstream.response` record to its decision.
 pub trait DecisionAudit: Send + Sync + 'static {
-    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), String>>;
+    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<Option<u64>, String>>;
 }
 
 impl DecisionAudit for AuditLog {
-    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), String>> {
+    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<Option<u64>, String>> {
         Box::pin(async move {
             self.append(event)
                 .await
-                .map(|_| ())
+                .map(|receipt| Some(receipt.seq))
                 .map_err(|e| e.to_string())
         })
     }
@@ -30,10 +31,10 @@ impl DecisionAudit for AuditLog {
 pub struct LogOnlyAudit;
 
 impl DecisionAudit for LogOnlyAudit {
-    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), String>> {
+    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<Option<u64>, String>> {
         Box::pin(async move {
             tracing::info!(target: "audit", event = ?event.decision, principal = ?event.principal, reason = ?event.reason, "decision");
-            Ok(())
+            Ok(None)
         })
     }
 }
@@ -52,13 +53,15 @@ impl MemoryAudit {
 }
 
 impl DecisionAudit for MemoryAudit {
-    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), String>> {
+    /// The `seq` is the record's index in `events`.
+    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<Option<u64>, String>> {
         Box::pin(async move {
             if let Some(msg) = self.fail_with.lock().map_err(|e| e.to_string())?.clone() {
                 return Err(msg);
             }
-            self.events.lock().map_err(|e| e.to_string())?.push(event);
-            Ok(())
+            let mut events = self.events.lock().map_err(|e| e.to_string())?;
+            events.push(event);
+            Ok(Some(events.len() as u64 - 1))
         })
     }
 }

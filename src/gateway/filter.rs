@@ -135,13 +135,17 @@ impl Gateway {
             }
         }
         let event = decision_event(inv, &decision, ctx.enforcing, ctx.conn.client_addr);
-        let audited = self.audit(ctx, event).await;
+        let audited = self.audit(ctx, event.clone()).await;
         self.count(inv, &decision, audited.is_ok(), started);
-        if let Err(outcome) = audited {
-            return outcome;
-        }
+        let seq = match audited {
+            Ok(seq) => seq,
+            Err(outcome) => return outcome,
+        };
         if !decision.refuses(ctx.enforcing) {
-            return FilterOutcome::Forward(body);
+            let audit = self.state.audit.clone();
+            let watch =
+                super::upstream::watch(audit, self.metrics.clone(), inv.protocol, event, seq);
+            return FilterOutcome::ForwardWatched(body, watch);
         }
         FilterOutcome::Respond(match &decision {
             Decision::Throttle(t) if ctx.rest => refuse::rest_throttled(t),
@@ -179,7 +183,7 @@ impl Gateway {
         body: Bytes,
     ) -> FilterOutcome {
         let event = refusal_event(&denial, ctx.enforcing, ctx.conn.client_addr);
-        if let Err(outcome) = self.audit(ctx, event).await {
+        if let Err(outcome) = self.audit(ctx, event).await.map(|_seq| ()) {
             return outcome;
         }
         tracing::warn!(kind = denial.kind.as_str(), reason = %denial.reason, enforced = ctx.enforcing, "refusal");
@@ -191,22 +195,24 @@ impl Gateway {
 
     /// AUDIT CALL POINT: every decision is written before it takes effect. A failed write
     /// refuses the request on an enforced endpoint; otherwise it is logged and the call goes on.
+    /// Returns the record's `seq` when the sink keeps one.
     async fn audit(
         &self,
         ctx: &Ctx<'_>,
         event: crate::audit::AuditEvent,
-    ) -> Result<(), FilterOutcome> {
+    ) -> Result<Option<u64>, FilterOutcome> {
         let started = std::time::Instant::now();
         let written = self.state.audit.record(event).await;
         if let Some(metrics) = &self.metrics {
             metrics.audit_write(started.elapsed());
         }
-        let Err(e) = written else {
-            return Ok(());
+        let e = match written {
+            Ok(seq) => return Ok(seq),
+            Err(e) => e,
         };
         tracing::error!(error = %e, "audit record not written");
         if !ctx.enforcing {
-            return Ok(());
+            return Ok(None);
         }
         let text = format!(
             "The gateway could not write its audit record ({e}), so the request was not \

@@ -8,6 +8,7 @@
 //! - [`winrm`]: shell ownership, refused commands, pipeline input, the completing request.
 //! - [`state`]: [`GatewayState`], shared by every connection; also the workflow's live state.
 //! - [`audit`]: the audit call point ([`DecisionAudit`]).
+//! - `upstream`: the `upstream.response` record and upstream metrics of a forwarded call.
 //! - [`serve`]: building the state from the config file.
 
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod filter;
 pub mod refused;
 pub mod serve;
 pub mod state;
+mod upstream;
 mod winrm;
 
 pub use audit::{DecisionAudit, LogOnlyAudit, MemoryAudit};

@@ -22,10 +22,42 @@ pub struct ConnContext {
     pub conn_id: u64,
 }
 
+/// What came back from the endpoint for a forwarded request, once its response head arrived
+/// (or forwarding failed and the proxy answered 502/504 itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamOutcome {
+    /// The endpoint's status, or the proxy's 502/504 when forwarding failed.
+    pub status: u16,
+    /// Why there is no endpoint status; `None` when the endpoint answered.
+    pub failure: Option<UpstreamFailure>,
+    /// From sending the request to the response head (or the failure).
+    pub latency: std::time::Duration,
+}
+
+/// Why a forwarded request got no answer from the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    Connect,
+    Tls,
+    Timeout,
+    /// The endpoint broke off or answered something that is not HTTP.
+    Exchange,
+    /// The client's body failed while being streamed (not the endpoint's fault).
+    ClientBody,
+}
+
+/// Called once with the [`UpstreamOutcome`] of a request forwarded by
+/// [`FilterOutcome::ForwardWatched`]; the proxy awaits it before answering the client.
+pub type OnUpstream =
+    Box<dyn FnOnce(UpstreamOutcome) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
 /// The filter's answer for one request.
 pub enum FilterOutcome {
     /// Forward the request with this body (the original bytes, unchanged).
     Forward(Bytes),
+    /// Forward like `Forward`, then report what the endpoint answered (audit and metrics of
+    /// the upstream response). The report runs after forwarding, so it cannot change it.
+    ForwardWatched(Bytes, OnUpstream),
     /// Answer locally with this response; nothing reaches the endpoint.
     Respond(http::Response<Full<Bytes>>),
 }

@@ -1,11 +1,13 @@
 //! One request through the proxy: checks, the request filter, forwarding, and the log line.
 
 use super::body::{BodyOutcome, ClientBody, ForwardBody, GatewayBody};
-use super::filter::{ConnContext, FilterOutcome, SharedFilter};
+use super::filter::{
+    ConnContext, FilterOutcome, OnUpstream, SharedFilter, UpstreamFailure, UpstreamOutcome,
+};
 use super::framing::FramingVerdict;
 use super::headers::strip_hop_by_hop;
 use super::refusal::Refusal;
-use super::upstream::{Upstream, UpstreamSlot};
+use super::upstream::{ForwardError, Upstream, UpstreamSlot};
 use crate::config::LimitsConfig;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response};
@@ -85,10 +87,15 @@ async fn proxy(
         outcome.clone(),
     );
     let filter = &conn.shared.filter;
+    let mut on_upstream: Option<OnUpstream> = None;
     let body = if filter.wants_body(&parts) {
         let bytes = body.collect().await.map_err(Refusal::Body)?;
         match filter.filter(&conn.ctx, &parts, bytes).await {
             FilterOutcome::Forward(bytes) => buffered(bytes),
+            FilterOutcome::ForwardWatched(bytes, hook) => {
+                on_upstream = Some(hook);
+                buffered(bytes)
+            }
             FilterOutcome::Respond(response) => return Ok(response.map(GatewayBody::Local)),
         }
     } else {
@@ -96,18 +103,48 @@ async fn proxy(
     };
     let upstream = &conn.shared.upstream;
     let request = upstream_request(parts, body, upstream)?;
-    let response =
-        conn.upstream
-            .send(upstream, request)
-            .await
-            .map_err(|e| match outcome.get() {
-                Some(body_error) => Refusal::Body(body_error.clone()),
-                None => Refusal::Forward(e),
-            })?;
+    let sent = Instant::now();
+    let response = conn
+        .upstream
+        .send(upstream, request)
+        .await
+        .map_err(|e| match outcome.get() {
+            Some(body_error) => Refusal::Body(body_error.clone()),
+            None => Refusal::Forward(e),
+        });
+    if let Some(hook) = on_upstream {
+        hook(upstream_outcome(&response, sent)).await;
+    }
+    let response = response?;
     let (mut parts, body) = response.into_parts();
     parts.version = http::Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, GatewayBody::Upstream(body)))
+}
+
+/// The endpoint's status and latency, or the 502/504 the proxy answers in its place.
+fn upstream_outcome<B>(response: &Result<Response<B>, Refusal>, sent: Instant) -> UpstreamOutcome {
+    let (status, failure) = match response {
+        Ok(r) => (r.status().as_u16(), None),
+        Err(refusal) => (refusal.status().as_u16(), Some(failure_of(refusal))),
+    };
+    UpstreamOutcome {
+        status,
+        failure,
+        latency: sent.elapsed(),
+    }
+}
+
+fn failure_of(refusal: &Refusal) -> UpstreamFailure {
+    match refusal {
+        Refusal::Forward(ForwardError::Connect { .. }) => UpstreamFailure::Connect,
+        Refusal::Forward(ForwardError::Tls { .. }) => UpstreamFailure::Tls,
+        Refusal::Forward(
+            ForwardError::ConnectTimeout { .. } | ForwardError::ResponseTimeout { .. },
+        ) => UpstreamFailure::Timeout,
+        Refusal::Forward(ForwardError::Exchange { .. }) => UpstreamFailure::Exchange,
+        _ => UpstreamFailure::ClientBody,
+    }
 }
 
 /// Refusals decided from the head alone, before any body byte is read.
