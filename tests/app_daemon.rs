@@ -132,6 +132,16 @@ fn audit_events(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The mock endpoint on a free loopback port, running until the test ends.
+async fn start_mock() -> SocketAddr {
+    let mock = MockServer::bind("127.0.0.1:0".parse().unwrap(), MockOptions::default())
+        .await
+        .unwrap();
+    let addr = mock.local_addr().unwrap();
+    tokio::spawn(mock.run(std::future::pending()));
+    addr
+}
+
 fn has_event(events: &[serde_json::Value], kind: &str) -> bool {
     events.iter().any(|e| e["event"] == kind)
 }
@@ -140,11 +150,7 @@ fn has_event(events: &[serde_json::Value], kind: &str) -> bool {
 async fn reload_metrics_and_a_grant_that_survives_kill_9() {
     let certs = Certs::new();
     let dir = tempfile::tempdir().unwrap();
-    let mock = MockServer::bind("127.0.0.1:0".parse().unwrap(), MockOptions::default())
-        .await
-        .unwrap();
-    let mock_addr = mock.local_addr().unwrap();
-    tokio::spawn(mock.run(std::future::pending()));
+    let mock_addr = start_mock().await;
     let path = dir.path().join("gateway.toml");
     std::fs::write(&path, config(&certs, dir.path(), mock_addr, 1, "")).unwrap();
     let d = Daemon::start(&path);
@@ -346,11 +352,7 @@ fn a_gateway_that_cannot_write_its_audit_log_does_not_start() {
 async fn policy_changes_and_a_denied_request_are_audited_and_enforced_at_once() {
     let certs = Certs::new();
     let dir = tempfile::tempdir().unwrap();
-    let mock = MockServer::bind("127.0.0.1:0".parse().unwrap(), MockOptions::default())
-        .await
-        .unwrap();
-    let mock_addr = mock.local_addr().unwrap();
-    tokio::spawn(mock.run(std::future::pending()));
+    let mock_addr = start_mock().await;
     let path = dir.path().join("gateway.toml");
     std::fs::write(&path, config(&certs, dir.path(), mock_addr, 100, "")).unwrap();
     let d = Daemon::start(&path);
@@ -448,11 +450,7 @@ async fn policy_changes_and_a_denied_request_are_audited_and_enforced_at_once() 
 async fn a_forwarded_call_records_the_endpoint_status_latency_and_metrics() {
     let certs = Certs::new();
     let dir = tempfile::tempdir().unwrap();
-    let mock = MockServer::bind("127.0.0.1:0".parse().unwrap(), MockOptions::default())
-        .await
-        .unwrap();
-    let mock_addr = mock.local_addr().unwrap();
-    tokio::spawn(mock.run(std::future::pending()));
+    let mock_addr = start_mock().await;
     let path = dir.path().join("gateway.toml");
     std::fs::write(&path, config(&certs, dir.path(), mock_addr, 100, "")).unwrap();
     let d = Daemon::start(&path);
