@@ -76,10 +76,16 @@ impl MockState {
     /// "Run" one command: build its record and log it. The record is the command's output.
     pub fn execute(&self, caller: &Caller<'_>, command: &Command) -> std::io::Result<Value> {
         let record = echo::received(caller, command);
-        if let Some(log) = &self.log {
-            log.append(&record)?;
-        }
+        self.note(&record)?;
         Ok(record)
+    }
+
+    /// Append a record to the `--log` file, if there is one.
+    fn note(&self, record: &Value) -> std::io::Result<()> {
+        match &self.log {
+            Some(log) => log.append(record),
+            None => Ok(()),
+        }
     }
 }
 
