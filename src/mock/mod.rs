@@ -37,7 +37,8 @@ pub const MAX_CONNECTIONS: usize = 4096;
 pub struct MockOptions {
     /// Accepted Basic credentials; empty means any credentials (but some are required).
     pub users: Vec<User>,
-    /// Where to append one JSON line per executed command.
+    /// Where to append one JSON line per executed command, and one per Signal that ended a
+    /// command before it ran (see [`echo::signalled`]).
     pub log: Option<PathBuf>,
     /// How long a Receive waits for output before the OperationTimeout fault (clients then
     /// send the next Receive). `None` is [`DEFAULT_RECEIVE_WAIT`].
