@@ -105,6 +105,8 @@ fn conn() -> ConnContext {
 enum Out {
     Forward,
     Refused(u16, String),
+    /// Refused, with this request sent upstream in its place (the gateway's clean-up).
+    RefusedInstead(u16, String, String),
 }
 
 impl Rig {
@@ -132,9 +134,13 @@ impl Rig {
         match self.gateway.filter(&c, &h, Bytes::from(body)).await {
             FilterOutcome::Forward(_) | FilterOutcome::ForwardWatched(..) => Out::Forward,
             FilterOutcome::Respond(r) => {
-                let status = r.status().as_u16();
-                let bytes = r.into_body().collect().await.unwrap().to_bytes();
-                Out::Refused(status, String::from_utf8_lossy(&bytes).into_owned())
+                let (status, text) = response_text(r).await;
+                Out::Refused(status, text)
+            }
+            FilterOutcome::ForwardInstead { body, respond, .. } => {
+                let (status, text) = response_text(respond).await;
+                let upstream = String::from_utf8_lossy(&body).into_owned();
+                Out::RefusedInstead(status, text, upstream)
             }
         }
     }
@@ -186,9 +192,17 @@ fn command(cmds: &[&str]) -> (String, String) {
     (build::command_envelope(SHELL, &id, &args), id)
 }
 
+async fn response_text(r: http::Response<http_body_util::Full<Bytes>>) -> (u16, String) {
+    let status = r.status().as_u16();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 fn refused(out: &Out) -> (u16, &str) {
     match out {
-        Out::Refused(status, body) => (*status, body.as_str()),
+        Out::Refused(status, body) | Out::RefusedInstead(status, body, _) => {
+            (*status, body.as_str())
+        }
         Out::Forward => panic!("expected a refusal, the request was forwarded"),
     }
 }
@@ -296,13 +310,84 @@ async fn a_fragmented_pipeline_is_caught_at_its_last_fragment() {
     assert!(refused(&out)
         .1
         .contains("New-JournalRule requires approval"));
-    // The endpoint knows this command (its Command went on): its Signal is forwarded.
+    // The endpoint holds this command (its Command went on): the gateway ends it there itself.
+    assert_terminates(&out, &id);
+    // The client's own Signal is answered here: the endpoint no longer knows the command.
     let signal = build::signal_envelope(
         SHELL,
         &id,
         "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate",
     );
-    assert!(matches!(r.winrm(ALICE, &signal).await, Out::Forward));
+    match r.winrm(ALICE, &signal).await {
+        Out::Refused(200, body) => assert!(body.contains("SignalResponse"), "{body}"),
+        _ => panic!("the client's Signal for a terminated command must be answered locally"),
+    }
+}
+
+/// The completing request was withheld and a Signal terminate for (SHELL, `command`) sent in
+/// its place.
+fn assert_terminates(out: &Out, command: &str) {
+    let Out::RefusedInstead(_, _, upstream) = out else {
+        panic!("expected a refusal with the gateway's Signal sent upstream");
+    };
+    let limits = runspace_gateway::inspect::xml::XmlLimits {
+        max_depth: 64,
+        max_attributes: 32,
+    };
+    let env = runspace_gateway::wsman::parse_request(upstream.as_bytes(), &limits).unwrap();
+    assert_eq!(env.shell_id.as_deref(), Some(SHELL));
+    assert_eq!(
+        env.body,
+        runspace_gateway::wsman::Body::Signal {
+            command_id: Some(command.to_string()),
+            code: runspace_gateway::wsman::signal::SIGNAL_TERMINATE.to_string(),
+        }
+    );
+    // The client's session headers are carried over (build.rs writes these).
+    assert_eq!(env.to.as_deref(), Some("https://gateway.example/wsman"));
+    assert_eq!(env.operation_timeout.as_deref(), Some("PT180.000S"));
+}
+
+#[tokio::test]
+async fn script_block_pipeline_input_is_refused_and_its_command_ended_upstream() {
+    let r = rig(PamMode::Enforce);
+    r.open_shell(ALICE).await;
+    let xml = build::create_pipeline_xml(&[vec![CmdSpec::new("Get-Mailbox", &[])]], false);
+    let pid = Uuid::new_v4();
+    let msg = build::message(
+        MessageType::CreatePipeline,
+        Uuid::nil(),
+        pid,
+        xml.as_bytes(),
+    );
+    let id = Uuid::new_v4().to_string().to_uppercase();
+    let cmd = build::command_envelope(SHELL, &id, &fragment::encode_message(3, &msg, 32_768));
+    assert!(matches!(r.winrm(ALICE, &cmd).await, Out::Forward));
+    let input = build::message(
+        MessageType::PipelineInput,
+        Uuid::nil(),
+        pid,
+        b"<SBK>rm</SBK>",
+    );
+    let send = build::send_envelope(
+        SHELL,
+        Some(&id),
+        &[&fragment::encode_message(4, &input, 32_768)],
+    );
+    let out = r.winrm(ALICE, &send).await;
+    assert_eq!(refused(&out).0, 500);
+    assert_terminates(&out, &id);
+    // Plain input on another command is forwarded as before.
+    let plain = build::message(MessageType::PipelineInput, Uuid::nil(), pid, b"<S>x</S>");
+    let other = Uuid::new_v4().to_string().to_uppercase();
+    let cmd = build::command_envelope(SHELL, &other, &fragment::encode_message(5, &msg, 32_768));
+    assert!(matches!(r.winrm(ALICE, &cmd).await, Out::Forward));
+    let send = build::send_envelope(
+        SHELL,
+        Some(&other),
+        &[&fragment::encode_message(6, &plain, 32_768)],
+    );
+    assert!(matches!(r.winrm(ALICE, &send).await, Out::Forward));
 }
 
 #[tokio::test]
@@ -318,7 +403,7 @@ async fn the_signal_for_a_refused_command_is_answered_locally_and_the_pool_goes_
     );
     let (status, body) = match r.winrm(ALICE, &signal).await {
         Out::Refused(s, b) => (s, b),
-        Out::Forward => {
+        Out::Forward | Out::RefusedInstead(..) => {
             panic!("a Signal for a command the endpoint never saw must not be forwarded")
         }
     };
@@ -357,7 +442,9 @@ async fn unreadable_requests_are_refused_when_enforcing_and_forwarded_in_shadow(
         match (out, refuse) {
             (Out::Refused(500, body), true) => assert!(body.contains("Code=\"13\""), "{body}"),
             (Out::Forward, false) => {}
-            (Out::Refused(s, b), _) => panic!("{mode:?}: refused {s} {b}"),
+            (Out::Refused(s, b) | Out::RefusedInstead(s, b, _), _) => {
+                panic!("{mode:?}: refused {s} {b}")
+            }
             (Out::Forward, true) => panic!("{mode:?}: unreadable request forwarded"),
         }
         let last = r.audit.events().pop().unwrap();

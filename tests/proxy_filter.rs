@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Inspects `/wsman`: refuses bodies mentioning `Remove-Mailbox` (403, naming the principal),
+/// answers bodies mentioning `Clean-Up` with 409 while sending [`SUBSTITUTE`] upstream instead,
 /// forwards the rest unchanged. Counts its calls.
 #[derive(Default)]
 struct TestFilter {
@@ -39,12 +40,26 @@ impl RequestFilter for TestFilter {
                     .body(Full::new(Bytes::from(format!("denied for {who}"))))
                     .unwrap();
                 FilterOutcome::Respond(response)
+            } else if body.windows(8).any(|w| w == b"Clean-Up") {
+                let mut set_headers = http::HeaderMap::new();
+                set_headers.insert("soapaction", "urn:substitute".parse().unwrap());
+                FilterOutcome::ForwardInstead {
+                    body: Bytes::from_static(SUBSTITUTE),
+                    set_headers,
+                    respond: http::Response::builder()
+                        .status(409)
+                        .body(Full::new(Bytes::from_static(b"answered by the filter")))
+                        .unwrap(),
+                }
             } else {
                 FilterOutcome::Forward(body)
             }
         })
     }
 }
+
+/// What the filter sends upstream in place of a `Clean-Up` request.
+const SUBSTITUTE: &[u8] = b"<substitute>a longer body than the client's</substitute>";
 
 struct Running {
     addr: std::net::SocketAddr,
@@ -54,7 +69,11 @@ struct Running {
 }
 
 async fn start(certs: &Certs, upstream: &Upstream) -> Running {
-    let text = GatewayConfig::new(certs, &upstream.url)
+    start_to(certs, &upstream.url).await
+}
+
+async fn start_to(certs: &Certs, upstream_url: &str) -> Running {
+    let text = GatewayConfig::new(certs, upstream_url)
         .mtls(certs)
         .limits("max_body_bytes = 100")
         .text();
@@ -139,4 +158,81 @@ async fn an_inspected_body_over_the_limit_gets_413_without_reaching_the_filter()
     assert_eq!(reply.status(), Some(413), "{}", reply.text());
     assert_eq!(gateway.filter.calls.load(Ordering::SeqCst), 0);
     assert!(upstream.saw_nothing());
+}
+
+/// The endpoint's answer to the substitute: a fault bigger than one read, which the proxy must
+/// read to its end so the upstream connection stays usable.
+async fn fault_for_substitute(seen: Seen) -> http::Response<Full<Bytes>> {
+    if seen.body.as_ref() != SUBSTITUTE {
+        return http::Response::new(Full::new(Bytes::from_static(b"ok")));
+    }
+    http::Response::builder()
+        .status(500)
+        .body(Full::new(Bytes::from(vec![b'f'; 64 * 1024])))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_instead_sends_the_substitute_and_answers_the_client_with_the_filters_response() {
+    let certs = Certs::new();
+    let mut upstream = Upstream::start(fault_for_substitute).await;
+    let gateway = start(&certs, &upstream).await;
+    let mut client = HttpClient::connect(gateway.addr, &certs.client_config_with(true, None))
+        .await
+        .unwrap();
+
+    let mut req = request("POST", "/wsman?PSVersion=5.1", "Clean-Up x");
+    let headers = req.headers_mut();
+    headers.insert("soapaction", "urn:original".parse().unwrap());
+    headers.insert("authorization", "Basic YTpi".parse().unwrap());
+    let answered = client.send(req).await.unwrap();
+    assert_eq!(answered.status(), 409);
+    assert_eq!(answered.body().as_ref(), b"answered by the filter");
+
+    let seen = upstream.next_seen().await;
+    assert_eq!(seen.body.as_ref(), SUBSTITUTE);
+    assert_eq!(
+        seen.headers["content-length"],
+        SUBSTITUTE.len().to_string().as_str()
+    );
+    assert_eq!(seen.headers["soapaction"], "urn:substitute");
+    assert_eq!(seen.headers["authorization"], "Basic YTpi");
+    assert_eq!(seen.uri, "/wsman?PSVersion=5.1");
+
+    // The endpoint's 64 KiB fault was read to its end: the next request of this client goes
+    // on the same upstream connection.
+    let next = client
+        .send(request("POST", "/wsman", "Get-Mailbox"))
+        .await
+        .unwrap();
+    assert_eq!(next.status(), 200);
+    assert_eq!(next.body().as_ref(), b"ok");
+    let after = upstream.next_seen().await;
+    assert_eq!(after.body.as_ref(), b"Get-Mailbox");
+    assert_eq!(
+        after.peer, seen.peer,
+        "the upstream connection was not reused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_instead_answers_the_client_even_when_the_endpoint_is_down() {
+    let certs = Certs::new();
+    let down = format!("http://{}", closed_port().await);
+    let gateway = start_to(&certs, &down).await;
+    let mut client = HttpClient::connect(gateway.addr, &certs.client_config_with(true, None))
+        .await
+        .unwrap();
+    let answered = client
+        .send(request("POST", "/wsman", "Clean-Up x"))
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 409);
+    assert_eq!(answered.body().as_ref(), b"answered by the filter");
+    // A plain forward on the same connection shows the endpoint really is down.
+    let forwarded = client
+        .send(request("POST", "/wsman", "Get-Mailbox"))
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 502);
 }

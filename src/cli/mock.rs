@@ -14,7 +14,8 @@ pub struct Args {
     /// printed as `listening on ADDR`.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Append one JSON line per executed command to this file.
+    /// Append one JSON line per executed command to this file, and one per Signal that ended
+    /// a command before it ran (`{"signal","stage",...}`, no `cmdlet`).
     #[arg(long)]
     pub log: Option<PathBuf>,
     /// Accepted Basic credentials, NAME:PASSWORD (repeatable). Without any, all credentials

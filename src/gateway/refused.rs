@@ -1,7 +1,9 @@
-//! Commands the gateway refused on their Command request, so never forwarded.
+//! Commands the gateway refused: on their Command request (never forwarded), or on a later Send
+//! (the gateway then ended them on the endpoint with its own Signal terminate).
 //!
 //! A later Signal (pypsrp and PowerShell close a failed command) must be answered locally: the
-//! endpoint never saw the CommandId and would answer with the fault that ends the session.
+//! endpoint does not know the CommandId (never saw it, or already ended it) and would answer
+//! with the fault that ends the session.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;

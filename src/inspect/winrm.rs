@@ -28,6 +28,9 @@ pub struct WinrmInspection {
     pub outcome: WinrmOutcome,
     /// PIPELINE_INPUT messages this request completed.
     pub input: Vec<PipelineInput>,
+    /// The client's session headers, for a Signal the gateway sends on the client's behalf.
+    /// Boxed: rarely used, and it would make every inspection result larger.
+    pub session: Box<wsman::SessionHeaders>,
 }
 
 /// Whether a request completes a pipeline to decide on.
@@ -97,6 +100,7 @@ impl WinrmInspector {
             let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
             sessions.apply(&env, principal, now)?
         };
+        let session = Box::new(wsman::SessionHeaders::of(&env));
         let mut inspection = WinrmInspection {
             action: env.action,
             shell_id: applied.shell_id,
@@ -104,6 +108,7 @@ impl WinrmInspector {
             message_id: env.message_id,
             outcome: WinrmOutcome::NoInvocation,
             input: Vec::new(),
+            session,
         };
         for completed in &applied.completed {
             self.message(completed, principal, tenant, &mut inspection)?;

@@ -45,6 +45,22 @@ pub fn received(caller: &Caller<'_>, command: &Command) -> Value {
     Value::Object(record)
 }
 
+/// The record of a Signal that ended a command before it ran:
+/// `{"signal","stage","user","protocol","shell_id","command_id","tenant"}`. It has no `cmdlet`,
+/// because nothing ran; `stage` says how far the command had got (`empty`, `incomplete`,
+/// `waiting_input`).
+pub fn signalled(caller: &Caller<'_>, code: &str, stage: &str) -> Value {
+    let mut record = Map::with_capacity(7);
+    record.insert("signal".into(), code.into());
+    record.insert("stage".into(), stage.into());
+    record.insert("user".into(), caller.user.into());
+    record.insert("protocol".into(), caller.protocol.as_str().into());
+    record.insert("shell_id".into(), opt(caller.shell_id));
+    record.insert("command_id".into(), opt(caller.command_id));
+    record.insert("tenant".into(), opt(caller.tenant));
+    Value::Object(record)
+}
+
 fn opt(s: Option<&str>) -> Value {
     s.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }

@@ -1,5 +1,6 @@
-//! The `--log FILE` of the mock: one JSON line per executed command, appended and written
-//! with one `write` call per line, so a test can read the file the moment a response arrives.
+//! The `--log FILE` of the mock: one JSON line per executed command (and per Signal that ended a
+//! command before it ran), appended and written with one `write` call per line, so a test can
+//! read the file the moment a response arrives.
 
 use serde_json::Value;
 use std::fs::{File, OpenOptions};

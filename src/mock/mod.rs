@@ -37,7 +37,8 @@ pub const MAX_CONNECTIONS: usize = 4096;
 pub struct MockOptions {
     /// Accepted Basic credentials; empty means any credentials (but some are required).
     pub users: Vec<User>,
-    /// Where to append one JSON line per executed command.
+    /// Where to append one JSON line per executed command, and one per Signal that ended a
+    /// command before it ran (see [`echo::signalled`]).
     pub log: Option<PathBuf>,
     /// How long a Receive waits for output before the OperationTimeout fault (clients then
     /// send the next Receive). `None` is [`DEFAULT_RECEIVE_WAIT`].
@@ -76,10 +77,16 @@ impl MockState {
     /// "Run" one command: build its record and log it. The record is the command's output.
     pub fn execute(&self, caller: &Caller<'_>, command: &Command) -> std::io::Result<Value> {
         let record = echo::received(caller, command);
-        if let Some(log) = &self.log {
-            log.append(&record)?;
-        }
+        self.note(&record)?;
         Ok(record)
+    }
+
+    /// Append a record to the `--log` file, if there is one.
+    fn note(&self, record: &Value) -> std::io::Result<()> {
+        match &self.log {
+            Some(log) => log.append(record),
+            None => Ok(()),
+        }
     }
 }
 

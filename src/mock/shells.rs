@@ -57,6 +57,30 @@ pub struct Shell {
     next_object_id: u64,
 }
 
+/// How far a command had got when a Signal ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandStage {
+    /// Nothing of its pipeline had arrived.
+    Empty,
+    /// Some fragments of its pipeline had arrived, not the last.
+    Incomplete,
+    /// Its pipeline was complete and waited for END_OF_PIPELINE_INPUT.
+    WaitingInput,
+    /// Its pipeline had run.
+    Ran,
+}
+
+impl CommandStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStage::Empty => "empty",
+            CommandStage::Incomplete => "incomplete",
+            CommandStage::WaitingInput => "waiting_input",
+            CommandStage::Ran => "ran",
+        }
+    }
+}
+
 /// A protocol error from the client, answered with a fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -91,6 +115,20 @@ impl Shell {
 
     pub fn has_command(&self, id: &str) -> bool {
         self.commands.contains_key(id)
+    }
+
+    /// End a command (a Signal): drop it with any fragments of it still being reassembled, and
+    /// say how far it had got. `None` when there is no such command.
+    pub fn end_command(&mut self, id: &str) -> Option<CommandStage> {
+        let target = Target::Command(id.to_owned());
+        let stage = match self.commands.get(id)? {
+            c if c.finished => CommandStage::Ran,
+            c if c.waiting_input.is_some() => CommandStage::WaitingInput,
+            _ if self.pending.keys().any(|(t, _)| *t == target) => CommandStage::Incomplete,
+            _ => CommandStage::Empty,
+        };
+        self.remove_command(id);
+        Some(stage)
     }
 
     pub fn remove_command(&mut self, id: &str) -> bool {

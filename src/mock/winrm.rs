@@ -5,10 +5,10 @@
 //! up to [`super::MockOptions::receive_wait`], then answers the OperationTimeout fault that
 //! clients expect and retry.
 
-use super::echo::Caller;
+use super::echo::{self, Caller};
 use super::pipeline;
 use super::registry::{ShellSlot, MAX_SHELLS};
-use super::shells::{ClientError, Shell, Target};
+use super::shells::{ClientError, CommandStage, Shell, Target};
 use super::MockState;
 use crate::config::InspectLimits;
 use crate::inspect::xml::XmlLimits;
@@ -123,8 +123,8 @@ async fn dispatch(state: &MockState, slot: &ShellSlot, env: &Envelope, relates: 
             let command_id = streams.first().and_then(|s| s.command_id.clone());
             return receive(state, slot, command_id, relates).await;
         }
-        (Action::Signal, Body::Signal { command_id, .. }) => {
-            signal(slot, command_id.as_deref(), relates)
+        (Action::Signal, Body::Signal { command_id, code }) => {
+            signal(state, slot, command_id.as_deref(), code, relates)
         }
         (Action::Get, _) => {
             let (id, owner) = {
@@ -339,19 +339,44 @@ async fn receive(
     }
 }
 
-fn signal(slot: &ShellSlot, command_id: Option<&str>, relates: &str) -> SoapReply {
+/// End a command (any code: the mock runs nothing that could be stopped midway). A command
+/// ended before it ran (its pipeline incomplete, or waiting for input) is logged, so a test can
+/// prove a half-built pipeline was cleaned up and never started.
+fn signal(
+    state: &MockState,
+    slot: &ShellSlot,
+    command_id: Option<&str>,
+    code: &str,
+    relates: &str,
+) -> SoapReply {
     let id = command_id.map(str::to_uppercase).unwrap_or_default();
-    if slot.lock().remove_command(&id) {
-        ok(soap::signal_response(relates))
-    } else {
+    let (ended, user, tenant, shell_id) = {
+        let mut s = slot.lock();
+        let ended = s.end_command(&id);
+        (ended, s.owner.clone(), s.tenant.clone(), s.id.clone())
+    };
+    let Some(stage) = ended else {
         let msg = format!("The command {id} does not exist on this shell.");
-        sender_fault(
+        return sender_fault(
             relates,
             "w:InvalidSelectors",
             soap::FAULT_NO_SUCH_SHELL,
             &msg,
-        )
+        );
+    };
+    if stage != CommandStage::Ran {
+        let caller = Caller {
+            user: &user,
+            protocol: Protocol::Winrm,
+            tenant: tenant.as_deref(),
+            shell_id: Some(&shell_id),
+            command_id: Some(&id),
+        };
+        if let Err(e) = state.note(&echo::signalled(&caller, code, stage.as_str())) {
+            tracing::warn!(error = %e, "mock could not log a Signal");
+        }
     }
+    ok(soap::signal_response(relates))
 }
 
 fn new_id() -> String {

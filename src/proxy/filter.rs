@@ -60,6 +60,17 @@ pub enum FilterOutcome {
     ForwardWatched(Bytes, OnUpstream),
     /// Answer locally with this response; nothing reaches the endpoint.
     Respond(http::Response<Full<Bytes>>),
+    /// Answer the client with `respond`, and send the endpoint `body` in place of the client's
+    /// (same head; `Content-Length` fixed, `set_headers` replacing same-named headers) on this
+    /// client's upstream connection. The endpoint's answer is read to its end and discarded.
+    /// For a refusal that must also clean up state the endpoint holds from earlier requests:
+    /// the client's answer is decided, so nothing the endpoint does (or its being down) can
+    /// change it.
+    ForwardInstead {
+        body: Bytes,
+        set_headers: http::HeaderMap,
+        respond: http::Response<Full<Bytes>>,
+    },
 }
 
 pub type FilterFuture<'a> = Pin<Box<dyn Future<Output = FilterOutcome> + Send + 'a>>;

@@ -97,6 +97,14 @@ async fn proxy(
                 buffered(bytes)
             }
             FilterOutcome::Respond(response) => return Ok(response.map(GatewayBody::Local)),
+            FilterOutcome::ForwardInstead {
+                body,
+                set_headers,
+                respond,
+            } => {
+                forward_instead(conn, parts, body, set_headers).await;
+                return Ok(respond.map(GatewayBody::Local));
+            }
         }
     } else {
         ForwardBody::Streamed(body)
@@ -120,6 +128,39 @@ async fn proxy(
     parts.version = http::Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, GatewayBody::Upstream(body)))
+}
+
+/// Send the filter's substitute request on this client's upstream connection and discard the
+/// answer. Only logged: the client's answer is already decided.
+async fn forward_instead(
+    conn: &ConnState,
+    mut parts: http::request::Parts,
+    body: Bytes,
+    set_headers: http::HeaderMap,
+) {
+    for (name, value) in &set_headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    let upstream = &conn.shared.upstream;
+    let request = match upstream_request(parts, buffered(body), upstream) {
+        Ok(request) => request,
+        Err(refusal) => {
+            tracing::warn!(reason = %refusal.message(), "substitute request not sent");
+            return;
+        }
+    };
+    match conn.upstream.send_discarding(upstream, request).await {
+        Ok(answer) => tracing::info!(
+            status = answer.status,
+            len = answer.len,
+            head = %answer.head,
+            "substitute request answered; answer discarded"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "substitute request failed; the client's answer is unchanged"
+        ),
+    }
 }
 
 /// The endpoint's status and latency, or the 502/504 the proxy answers in its place.

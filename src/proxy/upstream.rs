@@ -11,6 +11,7 @@ use super::StartError;
 use crate::config::UpstreamConfig;
 use http::uri::{PathAndQuery, Uri};
 use http::HeaderValue;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -201,6 +202,59 @@ impl UpstreamSlot {
                     ms: upstream.response_timeout.as_millis(),
                 })
             }
+        }
+    }
+}
+
+/// How much of a discarded answer is kept for the log line; the rest is read and dropped.
+pub const DISCARDED_LOGGED_BYTES: usize = 512;
+
+/// What the endpoint answered to a request whose answer nobody waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discarded {
+    pub status: u16,
+    /// The body's length in bytes.
+    pub len: u64,
+    /// The body's first [`DISCARDED_LOGGED_BYTES`], for the log.
+    pub head: String,
+}
+
+impl UpstreamSlot {
+    /// Send a request and read its answer to the end (so the connection can carry the client's
+    /// next request), keeping only its status and first bytes. The whole exchange is bounded
+    /// by `[upstream] response_timeout_ms` for the head and again for the body.
+    pub async fn send_discarding(
+        &self,
+        upstream: &Upstream,
+        request: http::Request<ForwardBody>,
+    ) -> Result<Discarded, ForwardError> {
+        let response = self.send(upstream, request).await?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        let mut kept = Vec::new();
+        let mut len = 0u64;
+        let drain = async {
+            while let Some(frame) = body.frame().await {
+                let Ok(data) = frame?.into_data() else {
+                    continue;
+                };
+                len += data.len() as u64;
+                let room = DISCARDED_LOGGED_BYTES.saturating_sub(kept.len());
+                kept.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            }
+            Ok::<(), hyper::Error>(())
+        };
+        match timeout(upstream.response_timeout, drain).await {
+            Ok(Ok(())) => Ok(Discarded {
+                status,
+                len,
+                head: String::from_utf8_lossy(&kept).into_owned(),
+            }),
+            Ok(Err(source)) => Err(upstream.exchange_error(source)),
+            Err(_) => Err(ForwardError::ResponseTimeout {
+                url: upstream.url.clone(),
+                ms: upstream.response_timeout.as_millis(),
+            }),
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct Envelope {
     pub to: Option<String>,
     /// `wsman:ResourceURI` (the PowerShell configuration).
     pub resource_uri: Option<String>,
+    /// `wsman:OperationTimeout` (e.g. `PT180.000S`), copied into requests the gateway makes.
+    pub operation_timeout: Option<String>,
+    /// `wsmv:SessionId` (`uuid:...`), copied into requests the gateway makes.
+    pub session_id: Option<String>,
     /// The `ShellId` selector: the RunspacePool, on everything but Create.
     pub shell_id: Option<String>,
     /// `wsman:Option` name/value pairs, in order.
@@ -104,6 +108,8 @@ enum El {
     MessageId,
     To,
     ResourceUri,
+    OperationTimeout,
+    SessionId,
     SelectorSet,
     Selector,
     OptionSet,
@@ -134,6 +140,8 @@ impl El {
                 | MessageId
                 | To
                 | ResourceUri
+                | OperationTimeout
+                | SessionId
                 | Selector
                 | Option
                 | Compression
@@ -157,6 +165,8 @@ fn classify(parent: El, ns: Option<&[u8]>, local: &[u8]) -> El {
         (El::Header, ns::ADDRESSING, b"MessageID") => El::MessageId,
         (El::Header, ns::ADDRESSING, b"To") => El::To,
         (El::Header, ns::WSMAN, b"ResourceURI") => El::ResourceUri,
+        (El::Header, ns::WSMAN, b"OperationTimeout") => El::OperationTimeout,
+        (El::Header, ns::MS_WSMAN, b"SessionId") => El::SessionId,
         (El::Header, ns::WSMAN, b"SelectorSet") => El::SelectorSet,
         (El::Header, ns::WSMAN, b"OptionSet") => El::OptionSet,
         (El::Header, ns::SHELL, b"CompressionType") => El::Compression,
@@ -237,6 +247,8 @@ struct Parser<'i> {
     message_id: Option<String>,
     to: Option<String>,
     resource_uri: Option<String>,
+    operation_timeout: Option<String>,
+    session_id: Option<String>,
     shell_id: Option<String>,
     options: Vec<(String, String)>,
     compression: Option<String>,
@@ -368,6 +380,10 @@ impl<'i> Parser<'i> {
             El::MessageId => set_once(&mut self.message_id, value(), "MessageID")?,
             El::To => set_once(&mut self.to, value(), "To")?,
             El::ResourceUri => set_once(&mut self.resource_uri, value(), "ResourceURI")?,
+            El::OperationTimeout => {
+                set_once(&mut self.operation_timeout, value(), "OperationTimeout")?
+            }
+            El::SessionId => set_once(&mut self.session_id, value(), "SessionId")?,
             El::Compression => set_once(&mut self.compression, value(), "CompressionType")?,
             El::Selector if self.pending_name.take().as_deref() == Some("ShellId") => {
                 set_once(&mut self.shell_id, value(), "Selector[@Name=ShellId]")?;
@@ -418,6 +434,8 @@ impl<'i> Parser<'i> {
             message_id: self.message_id,
             to: self.to,
             resource_uri: self.resource_uri,
+            operation_timeout: self.operation_timeout,
+            session_id: self.session_id,
             shell_id: self.shell_id,
             options: self.options,
             compression: self.compression,

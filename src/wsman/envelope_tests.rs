@@ -190,6 +190,22 @@ fn duplicate_shell_id_selector_is_refused() {
 }
 
 #[test]
+fn duplicate_session_headers_are_refused() {
+    let ns = r#"xmlns:wsmv="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd""#;
+    let twice = format!(
+        r#"<wsmv:SessionId {ns}>uuid:A</wsmv:SessionId><wsmv:SessionId {ns}>uuid:B</wsmv:SessionId>"#
+    );
+    let xml = envelope(&format!("{SHELL}Receive"), &twice, "");
+    assert!(parse(&xml).unwrap_err().to_string().contains("SessionId"));
+    let twice = "<wsman:OperationTimeout>PT1S</wsman:OperationTimeout><wsman:OperationTimeout>PT2S</wsman:OperationTimeout>";
+    let xml = envelope(&format!("{SHELL}Receive"), twice, "");
+    assert!(parse(&xml)
+        .unwrap_err()
+        .to_string()
+        .contains("OperationTimeout"));
+}
+
+#[test]
 fn payload_body_under_another_action_is_refused() {
     let xml = envelope(
         &format!("{SHELL}Receive"),
@@ -339,6 +355,12 @@ fn real_captures_parse() {
             continue;
         };
         let env = parse(req).unwrap();
+        // Kept so a request the gateway makes can carry the client's session headers.
+        assert_eq!(env.operation_timeout.as_deref(), Some("PT20S"));
+        assert_eq!(
+            env.session_id.as_deref(),
+            Some("uuid:7347921F-7F9F-4B9C-8422-BF47F380F8E3")
+        );
         if env.action == Action::Command {
             commands += 1;
         }

@@ -4,6 +4,8 @@
 pub const SOAP: &[u8] = b"http://www.w3.org/2003/05/soap-envelope";
 pub const ADDRESSING: &[u8] = b"http://schemas.xmlsoap.org/ws/2004/08/addressing";
 pub const WSMAN: &[u8] = b"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
+/// Microsoft's WS-Management extensions (`wsmv:SessionId`, `wsmv:DataLocale`).
+pub const MS_WSMAN: &[u8] = b"http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd";
 pub const SHELL: &[u8] = b"http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
 pub const POWERSHELL: &[u8] = b"http://schemas.microsoft.com/powershell";
 

@@ -39,8 +39,17 @@ def enforcing(gateway_stack):  # noqa: F811
     return gateway_stack(POLICY.format(mode="enforce"))
 
 
+TERMINATE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate"
+
+
 def cmdlets_logged(stack, mark=0):
-    return [r["cmdlet"] for r in stack.since(mark)]
+    """The commands that ran on the mock (its log also records Signals that ended a command)."""
+    return [r["cmdlet"] for r in stack.since(mark) if "cmdlet" in r]
+
+
+def signals_logged(stack, mark=0):
+    """The Signals that ended a command on the mock before it ran."""
+    return [r for r in stack.since(mark) if "signal" in r]
 
 
 def refusal_text(err):
@@ -155,13 +164,22 @@ def test_second_statement_in_extra_cmds_is_caught(enforcing):
 
 def test_fragmented_large_pipeline_is_caught_at_its_last_fragment(enforcing):
     big = "x" * 1_000_000  # far over pypsrp's max envelope size, so it is sent in many fragments
+    ids = []
 
     def build(ps):
+        ids.append(str(ps.id).upper())
         ps.add_cmdlet("Get-Mailbox").add_parameter("Identity", big)
         ps.add_cmdlet("New-JournalRule").add_parameter("Name", "j1")
 
     text = refused_and_nothing_ran(enforcing, build)
     assert "New-JournalRule requires approval" in text
+    # The endpoint held the half-built pipeline (its first fragments went on): the gateway ended
+    # it with its own Signal terminate, once, and it never started.
+    (signal,) = signals_logged(enforcing)
+    assert signal["signal"] == TERMINATE
+    assert signal["stage"] == "incomplete"
+    assert signal["command_id"] == ids[0]
+    assert signal["user"] == USER
 
 
 def test_another_principal_cannot_use_someone_elses_shell(enforcing):

@@ -156,3 +156,46 @@ fn a_pipeline_that_takes_input_runs_at_end_of_input() {
     assert_eq!(runs[0].pid, pid);
     assert!(!runs[0].pipeline.statements.is_empty());
 }
+
+#[test]
+fn ending_a_command_reports_its_stage_and_drops_its_fragments() {
+    let mut shell = Shell::new("S".into(), "u".into(), None);
+    let create = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/vectors/psrpcore_create_pipeline.xml"
+    ))
+    .unwrap();
+    let msg = client_message(MessageType::CreatePipeline, Uuid::new_v4(), &create);
+    let frags = fragment::split_message(3, &msg, 100);
+    let mut first = Vec::new();
+    frags[0].encode(&mut first);
+    shell.add_command("HALF");
+    let half = Target::Command("HALF".into());
+    shell.receive_fragments(&half, &first).unwrap();
+    assert_eq!(shell.end_command("HALF"), Some(CommandStage::Incomplete));
+    assert!(!shell.has_command("HALF"));
+    assert!(shell.pending.is_empty(), "its fragments are dropped");
+    assert_eq!(shell.end_command("HALF"), None);
+
+    shell.add_command("EMPTY");
+    assert_eq!(shell.end_command("EMPTY"), Some(CommandStage::Empty));
+
+    shell.add_command("WHOLE");
+    let runs = shell
+        .receive_fragments(&Target::Command("WHOLE".into()), &one_fragment(4, &msg))
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    shell.complete("WHOLE", runs[0].pid, &[]);
+    assert_eq!(shell.end_command("WHOLE"), Some(CommandStage::Ran));
+
+    shell.add_command("INPUT");
+    let input = client_message(
+        MessageType::CreatePipeline,
+        Uuid::new_v4(),
+        &create.replace(r#"<B N="NoInput">true</B>"#, r#"<B N="NoInput">false</B>"#),
+    );
+    shell
+        .receive_fragments(&Target::Command("INPUT".into()), &one_fragment(5, &input))
+        .unwrap();
+    assert_eq!(shell.end_command("INPUT"), Some(CommandStage::WaitingInput));
+}
