@@ -3,7 +3,9 @@
 
 use super::rows::*;
 use super::types::*;
-use super::{migrations, Compose, Store, StoreError, StoreResult, MAX_LIST_ROWS};
+use super::{
+    migrations, AuditPolicy, AuditRequest, Compose, Store, StoreError, StoreResult, MAX_LIST_ROWS,
+};
 use crate::clock::Millis;
 use crate::grants::record::GrantRecord;
 use crate::policy::record::PolicyRecord;
@@ -172,7 +174,13 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::backend("list policies", e))
     }
 
-    fn create_policy(&self, p: NewPolicy, actor: &str, at: Millis) -> StoreResult<PolicyRecord> {
+    fn create_policy(
+        &self,
+        p: NewPolicy,
+        actor: &str,
+        at: Millis,
+        audit: &AuditPolicy,
+    ) -> StoreResult<PolicyRecord> {
         self.write("create policy", |tx| {
             tx.execute(
                 "INSERT INTO policies (scope, approval, approvers, max_hours, created_by,
@@ -197,11 +205,18 @@ impl Store for SqliteStore {
             let mut h = history(at, &policy.id, "created", actor);
             h.detail = Some(to_json(&policy)?);
             record(tx, &h)?;
+            audit(&policy).map_err(StoreError::AuditRefused)?;
             Ok(policy)
         })
     }
 
-    fn remove_policy(&self, id: &str, actor: &str, at: Millis) -> StoreResult<PolicyRecord> {
+    fn remove_policy(
+        &self,
+        id: &str,
+        actor: &str,
+        at: Millis,
+        audit: &AuditPolicy,
+    ) -> StoreResult<PolicyRecord> {
         let n = parse_id('P', id).ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         self.write("remove policy", |tx| {
             let sql = format!("SELECT {POLICY_COLS} FROM policies WHERE n = ?1");
@@ -215,6 +230,7 @@ impl Store for SqliteStore {
             let mut h = history(at, id, "removed", actor);
             h.detail = Some(to_json(&policy)?);
             record(tx, &h)?;
+            audit(&policy).map_err(StoreError::AuditRefused)?;
             Ok(policy)
         })
     }
@@ -224,6 +240,7 @@ impl Store for SqliteStore {
         r: NewRequest,
         grant: Option<NewGrant>,
         compose: &Compose,
+        audit: &AuditRequest,
     ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
         self.write("create request", |tx| {
             tx.execute(
@@ -253,6 +270,7 @@ impl Store for SqliteStore {
             let request =
                 load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(format!("R-{n}")))?;
             enqueue(tx, &compose(&request, grant.as_ref()))?;
+            audit(&request, grant.as_ref()).map_err(StoreError::AuditRefused)?;
             Ok((request, grant))
         })
     }
@@ -287,6 +305,7 @@ impl Store for SqliteStore {
         &self,
         t: Transition,
         compose: &Compose,
+        audit: &AuditRequest,
     ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
         let n = request_n(&t.request_id)?;
         self.write("transition", |tx| {
@@ -334,6 +353,7 @@ impl Store for SqliteStore {
             let request =
                 load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(t.request_id.clone()))?;
             enqueue(tx, &compose(&request, grant.as_ref()))?;
+            audit(&request, grant.as_ref()).map_err(StoreError::AuditRefused)?;
             Ok((request, grant))
         })
     }
