@@ -4,7 +4,8 @@
 //! and the SQLite store file; `workflow::runtime::start` builds the workflow on them), with a
 //! `FakeClock` so each record's `time` is known. A policy is created, requests are filed,
 //! approved, denied, revoked, auto-approved and left to expire (the clock moves past the
-//! pending expiry and the timer's entry point, `expire_due`, runs), and the policy is removed.
+//! pending expiry and the timer's entry points, `expire_due` and `record_grant_expiries`, run),
+//! and the policy is removed.
 //! The audit file is then read back: each record must carry exactly the fields its step
 //! implies, with the ids the store gave, and `audit verify` must find the chain intact.
 
@@ -165,7 +166,7 @@ async fn run_the_workflow(wf: &Workflow, clock: &FakeClock) -> Vec<(Millis, Map<
         .create_request(ALICE, request("Set-Mailbox", "quota", 3))
         .await
         .unwrap();
-    assert_eq!(auto.grant.map(|g| g.id).as_deref(), Some("G-2"));
+    assert_eq!(auto.grant.as_ref().map(|g| g.id.as_str()), Some("G-2"));
     step(&[
         ("event", "request.created"),
         ("principal", ALICE),
@@ -196,6 +197,27 @@ async fn run_the_workflow(wf: &Workflow, clock: &FakeClock) -> Vec<(Millis, Map<
         ("request_id", "R-3"),
         ("policy_id", "C-1"),
         ("reason", &by),
+    ]);
+
+    // R-4's 3-hour grant ran out long ago; R-1's was revoked, so only G-2 is recorded.
+    let auto_grant = auto.grant.as_ref().unwrap();
+    let ended = wf.record_grant_expiries().await.unwrap();
+    assert_eq!(
+        ended.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        ["G-2"]
+    );
+    let end = format!(
+        "task Set-Mailbox; {ALICE}'s grant ended at {}",
+        rfc3339(auto_grant.expires_at_ms)
+    );
+    step(&[
+        ("event", "grant.expired"),
+        ("principal", SYSTEM_ACTOR),
+        ("request_id", "R-4"),
+        ("policy_id", "C-2"),
+        ("grant_id", "G-2"),
+        ("approver", "auto"),
+        ("reason", &end),
     ]);
 
     clock.advance_ms(MINUTE);
@@ -258,13 +280,12 @@ fn read_records(path: &Path) -> Vec<Map<String, Value>> {
 async fn every_workflow_step_is_recorded_with_its_ids_and_the_chain_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let g = Gateway::start(dir.path()).await;
-    let (config, clock, built, plane) = (&g.config, &g.clock, &g.built, &g.plane);
+    let (config, clock, plane) = (&g.config, &g.clock, &g.plane);
 
     let expected = run_the_workflow(&plane.workflow, clock).await;
-    assert_eq!(
-        built.state.grants.len(),
-        1,
-        "G-1 was revoked, G-2 (auto) is in force"
+    assert!(
+        plane.workflow.list_grants().await.unwrap().is_empty(),
+        "G-1 was revoked and G-2 ran out"
     );
 
     let records = read_records(&config.audit.path);

@@ -7,6 +7,7 @@
 //! is committed before it returns, so whatever the caller acknowledges has reached the disk
 //! (invariant 5: nothing accepted is lost).
 
+mod grant_ends;
 mod migrations;
 mod rows;
 pub mod sqlite;
@@ -68,6 +69,9 @@ pub type AuditRequest =
 /// [`AuditRequest`] for a policy created or removed.
 pub type AuditPolicy = dyn Fn(&PolicyRecord) -> Result<(), String> + Send + Sync;
 
+/// [`AuditRequest`] for a grant that ran out.
+pub type AuditGrant = dyn Fn(&GrantRecord) -> Result<(), String> + Send + Sync;
+
 /// The store's whole surface. Implementations must commit durably before returning `Ok`.
 pub trait Store: Send + Sync + 'static {
     /// Cheap reachability check for `/readyz`.
@@ -123,6 +127,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Grants neither revoked nor expired at `now`.
     fn list_active_grants(&self, now: Millis) -> StoreResult<Vec<GrantRecord>>;
+
+    /// Record the end of every grant that ran out by `now` (not revoked, end not yet recorded),
+    /// at most `limit`, each in its own transaction with `audit` last before the commit.
+    /// Returns the grants recorded; each is recorded once, however often this runs.
+    fn record_grant_ends(
+        &self,
+        now: Millis,
+        limit: usize,
+        audit: &AuditGrant,
+    ) -> StoreResult<Vec<GrantRecord>>;
 
     /// Every recorded change of a subject (`R-1`, `P-1`, `G-1`), oldest first.
     fn history(&self, subject: &str) -> StoreResult<Vec<HistoryEntry>>;

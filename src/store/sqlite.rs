@@ -4,7 +4,8 @@
 use super::rows::*;
 use super::types::*;
 use super::{
-    migrations, AuditPolicy, AuditRequest, Compose, Store, StoreError, StoreResult, MAX_LIST_ROWS,
+    migrations, AuditGrant, AuditPolicy, AuditRequest, Compose, Store, StoreError, StoreResult,
+    MAX_LIST_ROWS,
 };
 use crate::clock::Millis;
 use crate::grants::record::GrantRecord;
@@ -46,14 +47,14 @@ impl SqliteStore {
         })
     }
 
-    fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
+    pub(super) fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
         self.conn
             .lock()
             .map_err(|_| StoreError::backend("lock", "a previous store call panicked"))
     }
 
     /// Run `f` in an IMMEDIATE transaction (the write lock is taken up front) and commit.
-    fn write<T>(
+    pub(super) fn write<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
@@ -69,7 +70,7 @@ impl SqliteStore {
 }
 
 /// Append one history line inside the caller's transaction.
-fn record(tx: &Transaction<'_>, h: &HistoryEntry) -> StoreResult<()> {
+pub(super) fn record(tx: &Transaction<'_>, h: &HistoryEntry) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO history (at_ms, subject, action, actor, from_state, to_state, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -87,7 +88,12 @@ fn record(tx: &Transaction<'_>, h: &HistoryEntry) -> StoreResult<()> {
     Ok(())
 }
 
-fn history(at_ms: Millis, subject: &str, action: &str, actor: &str) -> HistoryEntry {
+pub(super) fn history_line(
+    at_ms: Millis,
+    subject: &str,
+    action: &str,
+    actor: &str,
+) -> HistoryEntry {
     HistoryEntry {
         at_ms,
         subject: subject.to_string(),
@@ -136,7 +142,7 @@ fn insert_grant(tx: &Transaction<'_>, request_n: i64, g: &NewGrant) -> StoreResu
         request_id: format!("R-{request_n}"),
         approver: g.approver.clone(),
     };
-    let mut h = history(g.starts_at_ms, &grant.id, "granted", &g.approver);
+    let mut h = history_line(g.starts_at_ms, &grant.id, "granted", &g.approver);
     h.detail = Some(format!("{} until {}", grant.request_id, g.expires_at_ms));
     record(tx, &h)?;
     Ok(grant)
@@ -202,7 +208,7 @@ impl Store for SqliteStore {
                 approvers: p.approvers,
                 max_hours: p.max_hours,
             };
-            let mut h = history(at, &policy.id, "created", actor);
+            let mut h = history_line(at, &policy.id, "created", actor);
             h.detail = Some(to_json(&policy)?);
             record(tx, &h)?;
             audit(&policy).map_err(StoreError::AuditRefused)?;
@@ -227,7 +233,7 @@ impl Store for SqliteStore {
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             tx.execute("DELETE FROM policies WHERE n = ?1", [n])
                 .map_err(|e| StoreError::backend("remove policy", e))?;
-            let mut h = history(at, id, "removed", actor);
+            let mut h = history_line(at, id, "removed", actor);
             h.detail = Some(to_json(&policy)?);
             record(tx, &h)?;
             audit(&policy).map_err(StoreError::AuditRefused)?;
@@ -262,7 +268,7 @@ impl Store for SqliteStore {
             )
             .map_err(|e| StoreError::backend("create request", e))?;
             let n = tx.last_insert_rowid();
-            let mut h = history(r.created_at_ms, &format!("R-{n}"), "created", &r.requester);
+            let mut h = history_line(r.created_at_ms, &format!("R-{n}"), "created", &r.requester);
             h.to_state = Some(r.state.as_str().to_string());
             h.detail = Some(format!("{} for {} h: {}", r.task, r.hours, r.reason));
             record(tx, &h)?;
@@ -337,7 +343,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(|e| StoreError::backend("transition", e))?;
-            let mut h = history(t.at_ms, &t.request_id, t.to.as_str(), &t.actor);
+            let mut h = history_line(t.at_ms, &t.request_id, t.to.as_str(), &t.actor);
             h.from_state = Some(t.from.as_str().to_string());
             h.to_state = Some(t.to.as_str().to_string());
             h.detail = t.comment.clone();
@@ -421,6 +427,15 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::backend("outbox", e))
     }
 
+    fn record_grant_ends(
+        &self,
+        now: Millis,
+        limit: usize,
+        audit: &AuditGrant,
+    ) -> StoreResult<Vec<GrantRecord>> {
+        super::grant_ends::record_grant_ends(self, now, limit, audit)
+    }
+
     fn outbox_delivered(&self, id: i64, at: Millis) -> StoreResult<()> {
         self.write("outbox delivered", |tx| {
             tx.execute(
@@ -469,7 +484,7 @@ fn revoke_grants_of(
     )
     .map_err(|e| StoreError::backend("revoke", e))?;
     for g in &grants {
-        record(tx, &history(at, &g.id, "revoked", actor))?;
+        record(tx, &history_line(at, &g.id, "revoked", actor))?;
     }
     Ok(grants.into_iter().last())
 }

@@ -384,3 +384,51 @@ fn a_refused_audit_record_rolls_the_whole_change_back() {
         .is_err());
     assert_eq!(store.list_policies().unwrap().len(), 1, "still there");
 }
+
+#[test]
+fn a_grant_that_ran_out_is_recorded_once_and_a_revoked_one_never() {
+    let (_d, store) = open();
+    let approved = || new_request(RequestState::Approved);
+    store
+        .create_request(approved(), Some(new_grant(10_000)), &none, &quiet)
+        .unwrap();
+    store
+        .create_request(approved(), Some(new_grant(20_000)), &none, &quiet)
+        .unwrap();
+    let revoke = Transition {
+        request_id: "R-2".into(),
+        from: RequestState::Approved,
+        to: RequestState::Revoked,
+        revoke_grant: true,
+        ..approve("R-2")
+    };
+    store.transition(revoke, &none, &quiet).unwrap();
+    let ids = |v: Vec<GrantRecord>| v.into_iter().map(|g| g.id).collect::<Vec<_>>();
+
+    let refuse = |_: &GrantRecord| Err("disk full".to_string());
+    assert!(matches!(
+        store.record_grant_ends(10_000, 10, &refuse),
+        Err(StoreError::AuditRefused(_))
+    ));
+    assert!(store
+        .history("G-1")
+        .unwrap()
+        .iter()
+        .all(|h| h.action != "expired"));
+
+    let quiet_grant = |_: &GrantRecord| Ok(());
+    assert!(ids(store.record_grant_ends(9_999, 10, &quiet_grant).unwrap()).is_empty());
+    assert_eq!(
+        ids(store.record_grant_ends(10_000, 10, &quiet_grant).unwrap()),
+        ["G-1"]
+    );
+    assert!(
+        ids(store.record_grant_ends(99_000, 10, &quiet_grant).unwrap()).is_empty(),
+        "G-1 once only; G-2 was revoked"
+    );
+    let h = store.history("G-1").unwrap();
+    assert_eq!(
+        h.last().map(|h| (h.action.as_str(), h.actor.as_str())),
+        Some(("expired", "system"))
+    );
+}

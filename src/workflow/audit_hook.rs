@@ -13,6 +13,7 @@ fn kind(action: &str) -> Option<EventKind> {
         "request.deny" => EventKind::RequestDenied,
         "request.expire" => EventKind::RequestExpired,
         "request.revoke" => EventKind::RequestRevoked,
+        "grant.expire" => EventKind::GrantExpired,
         _ => return None,
     })
 }
@@ -37,9 +38,10 @@ pub fn to_audit_event(e: &WorkflowEvent) -> Option<AuditEvent> {
     record.grant_id = e.grant.clone();
     if matches!(
         e.action,
-        "request.approve" | "request.deny" | "request.revoke"
+        "request.approve" | "request.deny" | "request.revoke" | "grant.expire"
     ) {
-        // An auto policy's approval names "auto"; a person's names them.
+        // An auto policy's approval names "auto", and a grant's end who approved it; a
+        // person's decision names them.
         record.approver = text("approver").or_else(|| Some(e.actor.clone()));
     }
     let mut reason = Vec::new();
@@ -145,6 +147,7 @@ mod tests {
             "request.deny",
             "request.expire",
             "request.revoke",
+            "grant.expire",
         ] {
             assert!(kind(action).is_some(), "{action}");
         }

@@ -5,6 +5,7 @@ use super::requests::{check_request_id, expired_message, transition, Decision};
 use super::task::Task;
 use super::{Workflow, MAX_TEXT_CHARS};
 use crate::clock::rfc3339;
+use crate::grants::record::GrantRecord;
 use crate::store::{RequestRecord, RequestState, MAX_LIST_ROWS};
 
 /// Who acts when a pending request runs out of time.
@@ -202,6 +203,16 @@ impl Workflow {
             .await?;
         self.outbox_wake.notify_one();
         Ok(request)
+    }
+
+    /// Record every grant that ran out (`grant.expired`), once each. The daemon calls this on
+    /// the same timer as [`Workflow::expire_due`]. The grant already stopped working at its
+    /// expiry (`decide()` checks the clock); this closes it in the history and the audit log.
+    pub async fn record_grant_expiries(&self) -> Result<Vec<GrantRecord>, WorkflowError> {
+        let now = self.clock.now_ms();
+        let audit = self.audit_grant_end(self.event("grant.expire", SYSTEM_ACTOR, None))?;
+        self.blocking(move |s| s.record_grant_ends(now, MAX_LIST_ROWS, &*audit))
+            .await
     }
 
     /// Expire every pending request whose time is up. The daemon calls this on a timer; it is

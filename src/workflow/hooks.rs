@@ -15,7 +15,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkflowEvent {
     /// `policy.create`, `policy.remove`, `request.create`, `request.approve`, `request.deny`,
-    /// `request.expire`, `request.revoke`.
+    /// `request.expire`, `request.revoke`, `grant.expire`.
     pub action: &'static str,
     /// The authenticated principal (`system` for timed expiry).
     pub actor: String,

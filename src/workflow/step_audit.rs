@@ -9,9 +9,11 @@
 use super::error::{ErrorKind, WorkflowError};
 use super::hooks::{AuditHook, WorkflowEvent};
 use super::Workflow;
+use crate::clock::rfc3339;
 use crate::grants::record::GrantRecord;
+use crate::grants::record::GrantScope;
 use crate::policy::record::PolicyRecord;
-use crate::store::{AuditPolicy, AuditRequest, RequestRecord};
+use crate::store::{AuditGrant, AuditPolicy, AuditRequest, RequestRecord};
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
@@ -75,6 +77,28 @@ impl Workflow {
         Ok(Box::new(move |p: &PolicyRecord| {
             let mut e = event.clone();
             e.subject = Some(p.id.clone());
+            audit.write(vec![e])
+        }))
+    }
+
+    /// Records `event` for a grant that ran out, naming the grant, its request and holder.
+    pub(super) fn audit_grant_end(
+        &self,
+        event: WorkflowEvent,
+    ) -> Result<Box<AuditGrant>, WorkflowError> {
+        let audit = self.blocking_audit()?;
+        Ok(Box::new(move |g: &GrantRecord| {
+            let scope = match &g.scope {
+                GrantScope::Task(t) => t.clone(),
+                GrantScope::Role(r) => format!("role {r}"),
+            };
+            let mut e = event.clone();
+            e.subject = Some(g.request_id.clone());
+            e.grant = Some(g.id.clone());
+            e.detail = serde_json::json!({
+                "task": scope, "policy": g.policy_id, "approver": g.approver,
+                "reason": format!("{}'s grant ended at {}", g.principal, rfc3339(g.expires_at_ms)),
+            });
             audit.write(vec![e])
         }))
     }

@@ -290,6 +290,37 @@ async fn grants_end_at_their_expiry() {
     assert_eq!(f.wf.list_grants().await.unwrap().len(), 1);
     f.clock.advance_ms(1);
     assert!(f.wf.list_grants().await.unwrap().is_empty());
+    let ended = f.wf.record_grant_expiries().await.unwrap();
+    assert_eq!(
+        ended.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        ["G-1"]
+    );
+    assert!(
+        f.wf.record_grant_expiries().await.unwrap().is_empty(),
+        "recorded once"
+    );
+    assert_eq!(
+        f.audit.named(),
+        [
+            "request.create R-1",
+            "request.approve R-1 G-1",
+            "grant.expire R-1 G-1"
+        ]
+    );
+    let events = f.audit.events.lock().unwrap().clone();
+    assert_eq!(events[2].actor, SYSTEM_ACTOR);
+    assert_eq!(events[2].detail["approver"], "auto");
+}
+
+#[tokio::test]
+async fn a_revoked_grant_is_not_recorded_as_expired() {
+    let f = fixture();
+    f.wf.create_request(ALICE, input("Set-Mailbox", "x", Some(1)))
+        .await
+        .unwrap();
+    f.wf.revoke(ALICE, "R-1").await.unwrap();
+    f.clock.advance_ms(2 * HOUR);
+    assert!(f.wf.record_grant_expiries().await.unwrap().is_empty());
 }
 
 #[tokio::test]
