@@ -3,7 +3,8 @@
 //! sees every grant close: revoked, or `grant.expired`.
 
 use super::rows::{grant_row, GRANT_COLS};
-use super::sqlite::{history_line, SqliteStore};
+use super::sqlite::SqliteStore;
+use super::tx::{history_line, record};
 use super::{parse_id, AuditGrant, StoreError, StoreResult, MAX_LIST_ROWS};
 use crate::clock::Millis;
 use crate::grants::record::GrantRecord;
@@ -62,7 +63,7 @@ pub(super) fn record_grant_ends(
             }
             let mut h = history_line(now, &g.id, EXPIRED, EXPIRED_BY);
             h.detail = Some(format!("{} ended at {}", g.request_id, g.expires_at_ms));
-            super::sqlite::record(tx, &h)?;
+            record(tx, &h)?;
             audit(&g).map_err(StoreError::AuditRefused)?;
             Ok(true)
         })?;

@@ -11,6 +11,7 @@ mod grant_ends;
 mod migrations;
 mod rows;
 pub mod sqlite;
+mod tx;
 mod types;
 
 pub use sqlite::SqliteStore;
@@ -62,7 +63,10 @@ pub type Compose = dyn Fn(&RequestRecord, Option<&GrantRecord>) -> Vec<OutboxMes
 /// Writes a request change's audit record from inside its transaction: after the rows are
 /// written (so the record can name the request and grant ids) and before the commit. An `Err`
 /// rolls the whole change back ([`StoreError::AuditRefused`]), so a step is audited before it
-/// takes effect and never takes effect unaudited (invariant 3).
+/// takes effect and never takes effect unaudited (invariant 3). The reverse cannot be ruled
+/// out: when the commit itself fails after the record was written, the log holds a record of a
+/// change that did not happen, and SQLite hands its id to the next change (the caller got an
+/// error, and the store's history is the authority on what took effect).
 pub type AuditRequest =
     dyn Fn(&RequestRecord, Option<&GrantRecord>) -> Result<(), String> + Send + Sync;
 
