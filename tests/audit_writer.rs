@@ -65,9 +65,7 @@ async fn ten_thousand_concurrent_appends_give_an_intact_chain() {
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=10_000).collect::<Vec<u64>>());
     let writes = log.stats().writes.load(Ordering::Relaxed);
-    let fsyncs = log.stats().fsyncs.load(Ordering::Relaxed);
     assert!(writes < 10_000, "group commit wrote {writes} times");
-    assert_eq!(fsyncs, writes, "batch: one fsync per write");
 
     let file_seqs: Vec<u64> = records(&cfg.path).iter().map(|r| r.seq).collect();
     assert_eq!(file_seqs, (1..=10_000).collect::<Vec<u64>>());
@@ -75,35 +73,127 @@ async fn ten_thousand_concurrent_appends_give_an_intact_chain() {
     assert_eq!(v.records, 10_000);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fsync_always_flushes_each_group_commit_before_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::open(&config(dir.path(), FsyncPolicy::Always), clock()).unwrap());
+    append_n(&log, 5).await; // one at a time: five commits, five flushes
+    assert_eq!(log.stats().fsyncs.load(Ordering::Relaxed), 5);
+    let tasks: Vec<_> = (0..500)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(event(&format!("u{i}"))).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let stats = log.stats();
+    let (writes, fsyncs) = (
+        stats.writes.load(Ordering::Relaxed),
+        stats.fsyncs.load(Ordering::Relaxed),
+    );
+    assert_eq!(stats.records.load(Ordering::Relaxed), 505);
+    assert!(writes < 505, "group commit wrote {writes} times");
+    assert_eq!(
+        fsyncs, writes,
+        "always: every write is flushed before it is answered"
+    );
+}
+
 #[tokio::test]
-async fn fsync_always_syncs_every_record_and_never_syncs_none() {
-    for (policy, expect_fsyncs) in [(FsyncPolicy::Always, 20), (FsyncPolicy::Never, 0)] {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(AuditLog::open(&config(dir.path(), policy), clock()).unwrap());
-        let tasks: Vec<_> = (0..20)
-            .map(|i| {
-                let log = log.clone();
-                tokio::spawn(async move { log.append(event(&format!("u{i}"))).await })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap().unwrap();
+async fn fsync_never_never_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(&config(dir.path(), FsyncPolicy::Never), clock()).unwrap();
+    append_n(&log, 20).await;
+    assert_eq!(log.stats().records.load(Ordering::Relaxed), 20);
+    assert_eq!(log.stats().fsyncs.load(Ordering::Relaxed), 0);
+    log.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn fsync_batch_answers_once_written_and_flushes_later_off_the_data_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = AuditConfig {
+        fsync_interval_ms: 10_000, // far longer than this test: no flush happens on its own
+        ..config(dir.path(), FsyncPolicy::Batch)
+    };
+    let log = AuditLog::open(&cfg, clock()).unwrap();
+    append_n(&log, 5).await;
+    assert_eq!(
+        records(&cfg.path).len(),
+        5,
+        "written before append returned"
+    );
+    assert_eq!(
+        log.stats().fsyncs.load(Ordering::Relaxed),
+        0,
+        "no call waited for a flush"
+    );
+    let stats = log.stats_handle();
+    log.close().await.unwrap();
+    assert_eq!(
+        stats.fsyncs.load(Ordering::Relaxed),
+        1,
+        "close flushes what is written"
+    );
+}
+
+/// Waits (bounded) for the syncer thread, which runs on its own real-time interval.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if done() {
+            return;
         }
-        let stats = log.stats();
-        assert_eq!(stats.records.load(Ordering::Relaxed), 20, "{policy:?}");
-        assert_eq!(
-            stats.fsyncs.load(Ordering::Relaxed),
-            expect_fsyncs,
-            "{policy:?}"
-        );
-        if policy == FsyncPolicy::Always {
-            assert_eq!(
-                stats.writes.load(Ordering::Relaxed),
-                20,
-                "one write per record"
-            );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("{what} did not happen within 10 s");
+}
+
+#[tokio::test]
+async fn fsync_batch_flushes_within_the_interval_without_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = AuditConfig {
+        fsync_interval_ms: 1,
+        ..config(dir.path(), FsyncPolicy::Batch)
+    };
+    let log = AuditLog::open(&cfg, clock()).unwrap();
+    append_n(&log, 3).await;
+    until("a flush by the syncer", || {
+        log.stats().fsyncs.load(Ordering::Relaxed) >= 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_background_flush_refuses_every_later_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = AuditConfig {
+        fsync_interval_ms: 1,
+        ..config(dir.path(), FsyncPolicy::Batch)
+    };
+    let log = AuditLog::open(&cfg, clock()).unwrap();
+    log.fail_point().arm_fsync();
+    log.append(event("before@contoso.com")).await.unwrap();
+    let mut refused = None;
+    for _ in 0..10_000 {
+        match log.append(event("after@contoso.com")).await {
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
         }
     }
+    let err = refused.expect("a failed fsync must refuse later records");
+    assert!(
+        matches!(&err, AuditError::Poisoned { message, .. } if message.contains("fsync failed")),
+        "{err}"
+    );
+    assert!(
+        log.append(event("later@contoso.com")).await.is_err(),
+        "stays refused"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@ use super::error::AuditError;
 use super::event::AuditEvent;
 use super::record::{seal, Sealed};
 use super::segment::{parent_dir, rotated_path, ChainTip};
-use super::writer::{fsyncs, AuditReceipt, AuditStats, FailPoint, Reply, MAX_BATCH_RECORDS};
+use super::syncer::Syncer;
+use super::writer::{AuditReceipt, AuditStats, FailPoint, Reply, MAX_BATCH_RECORDS};
 use crate::clock::{rfc3339, SharedClock};
 use crate::config::FsyncPolicy;
 use std::fs::{File, OpenOptions};
@@ -17,7 +18,8 @@ use std::sync::Arc;
 /// Everything the writer thread owns.
 pub(crate) struct Writer {
     pub path: PathBuf,
-    pub file: File,
+    /// Shared with the syncer thread under `"batch"`, which flushes it.
+    pub file: Arc<File>,
     /// Bytes in the current file, to decide rotation without a `stat` per batch.
     pub size: u64,
     /// The last record written and acknowledged.
@@ -25,6 +27,8 @@ pub(crate) struct Writer {
     /// The suffix the next rotation renames the current file to.
     pub next_rotation: u64,
     pub fsync: FsyncPolicy,
+    /// The flushing thread under `"batch"`; `None` under the other policies.
+    pub syncer: Option<Syncer>,
     pub rotate_bytes: u64,
     pub max_record_bytes: u64,
     pub to_stdout: bool,
@@ -51,6 +55,9 @@ struct Failure {
 impl Writer {
     /// Chain, write and answer one batch of events, in order.
     pub fn commit(&mut self, events: Vec<AuditEvent>, replies: Vec<Reply>) {
+        if self.poisoned.is_none() {
+            self.poisoned = self.syncer.as_ref().and_then(Syncer::failure);
+        }
         if let Some(message) = &self.poisoned {
             let err = AuditError::Poisoned {
                 path: self.path.clone(),
@@ -113,8 +120,8 @@ impl Writer {
         let _ = reply.send(Err(err));
     }
 
-    /// Write the chained records in chunks that respect rotation (and one record per chunk
-    /// under `"always"`), answering each chunk's waiters once it is on disk.
+    /// Write the chained records in chunks that respect rotation, answering each chunk's
+    /// waiters once it is written (and, under `"always"`, fsynced).
     fn write_chained(&mut self, mut records: Vec<Chained>) {
         let mut start = 0;
         while start < records.len() {
@@ -134,11 +141,8 @@ impl Writer {
     }
 
     /// Where the chunk starting at `start` ends: as many records as fit before the next
-    /// rotation (at least one), one under `"always"`.
+    /// rotation (at least one).
     fn chunk_end(&self, records: &[Chained], start: usize) -> usize {
-        if self.fsync == FsyncPolicy::Always {
-            return start + 1;
-        }
         let mut size = self.size;
         let mut end = start;
         while end < records.len() && end - start < MAX_BATCH_RECORDS {
@@ -190,7 +194,8 @@ impl Writer {
         }
     }
 
-    /// One `write` of the chunk and, per policy, one fsync. A partial write is cut back.
+    /// One `write` of the chunk and, per policy, one fsync now (`"always"`) or soon after by
+    /// the syncer (`"batch"`). A partial write is cut back.
     fn write_chunk(&mut self, chunk: &[Chained]) -> Result<(), Failure> {
         let mut buf = Vec::with_capacity(chunk.iter().map(|r| r.sealed.line.len()).sum());
         chunk
@@ -201,20 +206,27 @@ impl Writer {
         if let Err(e) = result {
             return Err(self.undo_partial(written, e));
         }
-        if fsyncs(self.fsync) {
-            self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = self.file.sync_data() {
-                return Err(Failure {
-                    message: format!("fsync failed: {e}"),
-                    poison: true,
-                });
-            }
+        match (&self.syncer, self.fsync) {
+            (Some(syncer), _) => syncer.written(),
+            (None, FsyncPolicy::Always) => self.sync_now().map_err(|message| Failure {
+                message,
+                poison: true,
+            })?,
+            (None, _) => {}
         }
         self.size += buf.len() as u64;
         self.stats
             .records
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Flush the file on this thread (under `"always"`, and at close under `"batch"`).
+    pub fn sync_now(&self) -> Result<(), String> {
+        self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.file
+            .sync_data()
+            .map_err(|e| format!("fsync failed: {e}"))
     }
 
     /// Write all of `buf`, reporting how much reached the file before any error.
@@ -225,7 +237,7 @@ impl Writer {
         };
         let mut done = 0;
         while done < to_write.len() {
-            match self.file.write(&to_write[done..]) {
+            match (&*self.file).write(&to_write[done..]) {
                 Ok(0) => return (done, Err(std::io::ErrorKind::WriteZero.into())),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -273,7 +285,7 @@ impl Writer {
 
     /// Rename the full file to `<path>.<n>` and start a new one; the chain simply continues.
     fn rotate(&mut self) -> std::io::Result<()> {
-        let durable = fsyncs(self.fsync);
+        let durable = self.fsync != FsyncPolicy::Never;
         if durable {
             self.file.sync_all()?;
         }
@@ -287,10 +299,15 @@ impl Writer {
         }
         std::fs::rename(&self.path, &target)?;
         self.next_rotation += 1;
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = Arc::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?,
+        );
+        if let Some(syncer) = &self.syncer {
+            syncer.replace_file(self.file.clone());
+        }
         self.size = 0;
         if durable {
             File::open(parent_dir(&self.path))?.sync_all()?;

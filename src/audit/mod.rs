@@ -8,7 +8,8 @@
 //! - [`record`]: the canonical bytes, the chain hash and the line; the exact rule an auditor
 //!   needs to re-implement verification is documented there.
 //! - [`writer`]: [`AuditLog`], the group-committing writer, and what each fsync policy can
-//!   lose on power loss. `commit` is its thread's side; [`segment`] finds the chain's tip
+//!   lose on power loss. `commit` is its thread's side, `syncer` the thread that flushes the
+//!   file under `fsync = "batch"`; [`segment`] finds the chain's tip
 //!   across rotated files.
 //! - [`verify`] and [`search`]: the readers behind `audit verify` and `audit search`.
 
@@ -21,6 +22,7 @@ pub mod record;
 pub mod redact;
 pub mod search;
 pub mod segment;
+mod syncer;
 pub mod verify;
 pub mod writer;
 

@@ -4,26 +4,31 @@
 //!
 //! Callers send records over a bounded channel ([`QUEUE_CAPACITY`]) and wait. The writer thread
 //! takes the first record, then every record already waiting (up to [`MAX_BATCH_RECORDS`]),
-//! assigns `seq`, `prev` and `hash` in order, writes them with one `write` and (under
-//! `fsync = "batch"`) one `fdatasync`, and only then answers every waiter. Under load, one
-//! disk flush covers many requests, so the hot path is not serialised behind a flush each.
+//! assigns `seq`, `prev` and `hash` in order, writes them with one `write` (and, under
+//! `fsync = "always"`, one `fdatasync`), and only then answers every waiter. Under load one
+//! write covers many requests, so the hot path is not serialised behind a disk write each.
 //! The writer is an OS thread rather than a tokio task because file writes and fsync block.
 //!
 //! # What power loss can lose, per `[audit] fsync`
 //!
-//! - `"batch"` (default): `append` returns only after its record's batch is written and
-//!   fsynced. A power loss loses only records whose `append` had not yet returned, so no call
-//!   was let through on their strength. The file may end in a partial line; the gateway then
-//!   refuses to start until an operator checks and cuts it (see [`AuditError::TornTail`]).
-//! - `"always"`: each record is written and fsynced on its own before its waiter is answered.
-//!   The guarantee for acknowledged records is the same as `"batch"`; at most one record is
-//!   in flight. It costs one disk flush per record, for auditors who require exactly that.
-//! - `"never"`: `append` returns once the record is in the operating system's page cache. A
-//!   process crash (`kill -9`) loses nothing acknowledged, but a power loss or kernel crash can
-//!   lose every record written since the kernel last wrote back (about 30 s by default on
-//!   Linux), including records of calls that were forwarded, and can leave a partial or
-//!   zero-filled tail. Use it only where the audit trail is also shipped elsewhere.
+//! In every mode a record is written to the file (the operating system has it) before its
+//! call goes on, so a process crash (`kill -9`) loses nothing acknowledged.
 //!
+//! - `"batch"` (default): `append` returns once its record is written; the syncer thread
+//!   ([`super::syncer`]) fsyncs the file at most `fsync_interval_ms` (10 ms by default) after
+//!   a write, off the data path. A power loss or kernel crash can lose the records of the
+//!   last interval (plus one fsync's duration), including records of calls that went on.
+//!   A failed fsync poisons the writer: every later call is refused.
+//! - `"always"`: `append` returns only after its record's batch is written and fsynced (one
+//!   fsync per group commit). A power loss loses only records whose `append` had not yet
+//!   returned, so no call was let through on their strength. Each call waits for a disk
+//!   flush, which costs milliseconds on most disks.
+//! - `"never"`: the kernel writes back when it likes (about 30 s by default on Linux); a
+//!   power loss can lose every record written since. Use it only where the audit trail is
+//!   also shipped elsewhere.
+//!
+//! After a power loss the file may end in a partial or zero-filled line; the gateway then
+//! refuses to start until an operator checks and cuts it (see [`AuditError::TornTail`]).
 //! Rotation fsyncs the old file and the directory after the rename under `"batch"` and
 //! `"always"`, so a rotated file is never lost while its successor survives.
 //!
@@ -47,17 +52,19 @@
 use super::error::AuditError;
 use super::event::AuditEvent;
 use super::segment::{find_tip, open_error, parent_dir, rotated_files, ChainTip};
+use super::syncer::Syncer;
 use crate::clock::SharedClock;
 use crate::config::{AuditConfig, FsyncPolicy};
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Records waiting for the writer; senders wait (backpressure) when it is full.
 pub const QUEUE_CAPACITY: usize = 4096;
-/// The most records written by one `write` + fsync, so one batch's latency stays bounded.
+/// The most records written by one `write` (+ fsync), so one batch's latency stays bounded.
 pub const MAX_BATCH_RECORDS: usize = 1024;
 
 /// Proof that a record is in the file (and fsynced, per policy).
@@ -72,9 +79,9 @@ pub struct AuditReceipt {
 pub struct AuditStats {
     /// Records written.
     pub records: AtomicU64,
-    /// `write` calls (one per batch, or per record under `"always"`).
+    /// `write` calls (one per group commit, or per chunk when a rotation splits one).
     pub writes: AtomicU64,
-    /// fsyncs of the audit file.
+    /// fsyncs of the audit file (by the writer or the syncer).
     pub fsyncs: AtomicU64,
     /// Rotations done.
     pub rotations: AtomicU64,
@@ -82,18 +89,29 @@ pub struct AuditStats {
     pub failures: AtomicU64,
 }
 
-/// A real failure injected into the writer's next write: it writes half the batch, then fails
-/// as a disk would. Tests arm it to check that the caller refuses and the chain recovers.
+/// Real failures injected into the writer: its next write writes half the batch, then fails as
+/// a disk would; or the syncer's next fsync fails. Tests arm them to check that the caller
+/// refuses and the chain recovers (write) or stays refused (fsync).
 #[derive(Debug, Clone, Default)]
-pub struct FailPoint(Arc<AtomicBool>);
+pub struct FailPoint {
+    write: Arc<AtomicBool>,
+    fsync: Arc<AtomicBool>,
+}
 
 impl FailPoint {
     /// Make the next write fail (once).
     pub fn arm(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.write.store(true, Ordering::SeqCst);
+    }
+    /// Make the syncer's next fsync fail (once; it poisons the writer).
+    pub fn arm_fsync(&self) {
+        self.fsync.store(true, Ordering::SeqCst);
     }
     pub(crate) fn take(&self) -> bool {
-        self.0.swap(false, Ordering::SeqCst)
+        self.write.swap(false, Ordering::SeqCst)
+    }
+    pub(crate) fn take_fsync(&self) -> bool {
+        self.fsync.swap(false, Ordering::SeqCst)
     }
 }
 
@@ -119,11 +137,23 @@ impl AuditLog {
         std::fs::create_dir_all(&dir).map_err(|e| open_error(&dir, e))?;
         let rotated = rotated_files(&path)?;
         let tip = find_tip(&path, &rotated)?;
-        let file = open_append(&path)?;
+        let file = Arc::new(open_append(&path)?);
         let size = file.metadata().map_err(|e| open_error(&path, e))?.len();
         let next_rotation = rotated.last().map_or(1, |(n, _)| n.saturating_add(1));
         let stats = Arc::new(AuditStats::default());
         let fail_point = FailPoint::default();
+        let syncer = match config.fsync {
+            FsyncPolicy::Batch => Some(
+                Syncer::start(
+                    file.clone(),
+                    Duration::from_millis(config.fsync_interval_ms),
+                    stats.clone(),
+                    fail_point.clone(),
+                )
+                .map_err(|e| open_error(&path, format!("cannot start the syncer: {e}")))?,
+            ),
+            _ => None,
+        };
         let writer = super::commit::Writer {
             path,
             file,
@@ -131,6 +161,7 @@ impl AuditLog {
             tip,
             next_rotation,
             fsync: config.fsync,
+            syncer,
             rotate_bytes: config.rotate_bytes,
             max_record_bytes: config.max_record_bytes,
             to_stdout: config.to_stdout,
@@ -166,6 +197,11 @@ impl AuditLog {
 
     pub fn stats(&self) -> &AuditStats {
         &self.stats
+    }
+
+    /// The counters, kept after [`AuditLog::close`] (which consumes the log).
+    pub fn stats_handle(&self) -> Arc<AuditStats> {
+        self.stats.clone()
     }
 
     /// The handle tests use to inject a real write failure.
@@ -210,13 +246,15 @@ fn run(
             batch.into_iter().map(|p| (p.event, p.reply)).unzip();
         writer.commit(events, replies);
     }
+    if writer.syncer.take().is_some() {
+        // Everything written is flushed before close reports the chain's end.
+        if let Err(e) = writer.sync_now() {
+            tracing::error!(target: "audit", error = %e, "the last audit fsync failed");
+        }
+    }
     let tip = writer.tip.clone();
     tracing::info!(target: "audit", seq = tip.seq, hash = %tip.hash, "audit log closed; keep this last hash to detect a cut at a record boundary");
     let _ = done.send(tip);
 }
 
 pub(crate) type Reply = oneshot::Sender<Result<AuditReceipt, AuditError>>;
-
-pub(crate) fn fsyncs(policy: FsyncPolicy) -> bool {
-    policy != FsyncPolicy::Never
-}
