@@ -165,8 +165,13 @@ async fn request_approve_and_revoke_over_https() {
     let grants = alice.call(Method::GET, "/v1/grants", None).await.unwrap();
     assert_eq!(grants.body["grants"].as_array().map(Vec::len), Some(0));
     assert_eq!(
-        g.audit.actions(),
-        ["request.create", "request.approve", "request.revoke"]
+        g.audit.named(),
+        [
+            "request.create R-1",
+            "request.approve R-1 G-1",
+            "request.revoke R-1 G-1"
+        ],
+        "each record names the request, and the grant it made or ended"
     );
 }
 

@@ -298,6 +298,14 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
         .unwrap();
     assert_eq!(approved["request_id"], id.as_str());
     assert_eq!(approved["approver"], BOB);
+    assert!(approved["grant_id"]
+        .as_str()
+        .is_some_and(|g| g.starts_with("G-")));
+    let created = events
+        .iter()
+        .find(|e| e["event"] == "request.created")
+        .unwrap();
+    assert_eq!(created["request_id"], id.as_str(), "the id the store gave");
     let starts = events
         .iter()
         .filter(|e| e["event"] == "gateway.start")

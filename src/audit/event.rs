@@ -24,6 +24,10 @@ pub enum EventKind {
     RequestExpired,
     #[serde(rename = "request.revoked")]
     RequestRevoked,
+    /// A grant ran out (not revoked). Written by the expiry sweep after the fact: the grant
+    /// stopped working at its `expires_at`, checked on every decision.
+    #[serde(rename = "grant.expired")]
+    GrantExpired,
     #[serde(rename = "policy.created")]
     PolicyCreated,
     #[serde(rename = "policy.removed")]
@@ -44,13 +48,14 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order (for tests and documentation).
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Decision,
         EventKind::RequestCreated,
         EventKind::RequestApproved,
         EventKind::RequestDenied,
         EventKind::RequestExpired,
         EventKind::RequestRevoked,
+        EventKind::GrantExpired,
         EventKind::PolicyCreated,
         EventKind::PolicyRemoved,
         EventKind::ConfigReloaded,
@@ -69,6 +74,7 @@ impl EventKind {
             EventKind::RequestDenied => "request.denied",
             EventKind::RequestExpired => "request.expired",
             EventKind::RequestRevoked => "request.revoked",
+            EventKind::GrantExpired => "grant.expired",
             EventKind::PolicyCreated => "policy.created",
             EventKind::PolicyRemoved => "policy.removed",
             EventKind::ConfigReloaded => "config.reloaded",

@@ -2,8 +2,12 @@
 //! disk (not just in the OS cache) before the call returns.
 
 use super::rows::*;
+use super::tx::*;
 use super::types::*;
-use super::{migrations, Compose, Store, StoreError, StoreResult, MAX_LIST_ROWS};
+use super::{
+    migrations, AuditGrant, AuditPolicy, AuditRequest, Compose, Store, StoreError, StoreResult,
+    MAX_LIST_ROWS,
+};
 use crate::clock::Millis;
 use crate::grants::record::GrantRecord;
 use crate::policy::record::PolicyRecord;
@@ -44,14 +48,14 @@ impl SqliteStore {
         })
     }
 
-    fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
+    pub(super) fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
         self.conn
             .lock()
             .map_err(|_| StoreError::backend("lock", "a previous store call panicked"))
     }
 
     /// Run `f` in an IMMEDIATE transaction (the write lock is taken up front) and commit.
-    fn write<T>(
+    pub(super) fn write<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
@@ -64,91 +68,6 @@ impl SqliteStore {
         tx.commit().map_err(|e| StoreError::backend(op, e))?;
         Ok(value)
     }
-}
-
-/// Append one history line inside the caller's transaction.
-fn record(tx: &Transaction<'_>, h: &HistoryEntry) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO history (at_ms, subject, action, actor, from_state, to_state, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            h.at_ms,
-            h.subject,
-            h.action,
-            h.actor,
-            h.from_state,
-            h.to_state,
-            h.detail
-        ],
-    )
-    .map_err(|e| StoreError::backend("history", e))?;
-    Ok(())
-}
-
-fn history(at_ms: Millis, subject: &str, action: &str, actor: &str) -> HistoryEntry {
-    HistoryEntry {
-        at_ms,
-        subject: subject.to_string(),
-        action: action.to_string(),
-        actor: actor.to_string(),
-        from_state: None,
-        to_state: None,
-        detail: None,
-    }
-}
-
-fn enqueue(tx: &Transaction<'_>, messages: &[OutboxMessage]) -> StoreResult<()> {
-    for m in messages {
-        tx.execute(
-            "INSERT INTO outbox (channel, subject, body, created_at_ms, next_attempt_ms)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![to_json(&m.channel)?, m.subject, m.body, m.created_at_ms],
-        )
-        .map_err(|e| StoreError::backend("outbox", e))?;
-    }
-    Ok(())
-}
-
-fn insert_grant(tx: &Transaction<'_>, request_n: i64, g: &NewGrant) -> StoreResult<GrantRecord> {
-    tx.execute(
-        "INSERT INTO grants (request_n, principal, scope, policy_id, starts_at_ms, expires_at_ms,
-         approver) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            request_n,
-            g.principal,
-            to_json(&g.scope)?,
-            g.policy_id,
-            g.starts_at_ms,
-            g.expires_at_ms,
-            g.approver
-        ],
-    )
-    .map_err(|e| StoreError::backend("grant", e))?;
-    let grant = GrantRecord {
-        id: format!("G-{}", tx.last_insert_rowid()),
-        principal: g.principal.clone(),
-        scope: g.scope.clone(),
-        policy_id: g.policy_id.clone(),
-        starts_at_ms: g.starts_at_ms,
-        expires_at_ms: g.expires_at_ms,
-        request_id: format!("R-{request_n}"),
-        approver: g.approver.clone(),
-    };
-    let mut h = history(g.starts_at_ms, &grant.id, "granted", &g.approver);
-    h.detail = Some(format!("{} until {}", grant.request_id, g.expires_at_ms));
-    record(tx, &h)?;
-    Ok(grant)
-}
-
-fn load_request(tx: &Connection, n: i64) -> StoreResult<Option<RequestRecord>> {
-    let sql = format!("SELECT {REQUEST_COLS} FROM requests r WHERE r.n = ?1");
-    tx.query_row(&sql, [n], request_row)
-        .optional()
-        .map_err(|e| StoreError::backend("read request", e))
-}
-
-fn request_n(id: &str) -> StoreResult<i64> {
-    parse_id('R', id).ok_or_else(|| StoreError::NotFound(id.to_string()))
 }
 
 impl Store for SqliteStore {
@@ -172,7 +91,13 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::backend("list policies", e))
     }
 
-    fn create_policy(&self, p: NewPolicy, actor: &str, at: Millis) -> StoreResult<PolicyRecord> {
+    fn create_policy(
+        &self,
+        p: NewPolicy,
+        actor: &str,
+        at: Millis,
+        audit: &AuditPolicy,
+    ) -> StoreResult<PolicyRecord> {
         self.write("create policy", |tx| {
             tx.execute(
                 "INSERT INTO policies (scope, approval, approvers, max_hours, created_by,
@@ -194,14 +119,21 @@ impl Store for SqliteStore {
                 approvers: p.approvers,
                 max_hours: p.max_hours,
             };
-            let mut h = history(at, &policy.id, "created", actor);
+            let mut h = history_line(at, &policy.id, "created", actor);
             h.detail = Some(to_json(&policy)?);
             record(tx, &h)?;
+            audit(&policy).map_err(StoreError::AuditRefused)?;
             Ok(policy)
         })
     }
 
-    fn remove_policy(&self, id: &str, actor: &str, at: Millis) -> StoreResult<PolicyRecord> {
+    fn remove_policy(
+        &self,
+        id: &str,
+        actor: &str,
+        at: Millis,
+        audit: &AuditPolicy,
+    ) -> StoreResult<PolicyRecord> {
         let n = parse_id('P', id).ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         self.write("remove policy", |tx| {
             let sql = format!("SELECT {POLICY_COLS} FROM policies WHERE n = ?1");
@@ -212,9 +144,10 @@ impl Store for SqliteStore {
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             tx.execute("DELETE FROM policies WHERE n = ?1", [n])
                 .map_err(|e| StoreError::backend("remove policy", e))?;
-            let mut h = history(at, id, "removed", actor);
+            let mut h = history_line(at, id, "removed", actor);
             h.detail = Some(to_json(&policy)?);
             record(tx, &h)?;
+            audit(&policy).map_err(StoreError::AuditRefused)?;
             Ok(policy)
         })
     }
@@ -224,6 +157,7 @@ impl Store for SqliteStore {
         r: NewRequest,
         grant: Option<NewGrant>,
         compose: &Compose,
+        audit: &AuditRequest,
     ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
         self.write("create request", |tx| {
             tx.execute(
@@ -245,7 +179,7 @@ impl Store for SqliteStore {
             )
             .map_err(|e| StoreError::backend("create request", e))?;
             let n = tx.last_insert_rowid();
-            let mut h = history(r.created_at_ms, &format!("R-{n}"), "created", &r.requester);
+            let mut h = history_line(r.created_at_ms, &format!("R-{n}"), "created", &r.requester);
             h.to_state = Some(r.state.as_str().to_string());
             h.detail = Some(format!("{} for {} h: {}", r.task, r.hours, r.reason));
             record(tx, &h)?;
@@ -253,6 +187,7 @@ impl Store for SqliteStore {
             let request =
                 load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(format!("R-{n}")))?;
             enqueue(tx, &compose(&request, grant.as_ref()))?;
+            audit(&request, grant.as_ref()).map_err(StoreError::AuditRefused)?;
             Ok((request, grant))
         })
     }
@@ -287,6 +222,7 @@ impl Store for SqliteStore {
         &self,
         t: Transition,
         compose: &Compose,
+        audit: &AuditRequest,
     ) -> StoreResult<(RequestRecord, Option<GrantRecord>)> {
         let n = request_n(&t.request_id)?;
         self.write("transition", |tx| {
@@ -318,7 +254,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(|e| StoreError::backend("transition", e))?;
-            let mut h = history(t.at_ms, &t.request_id, t.to.as_str(), &t.actor);
+            let mut h = history_line(t.at_ms, &t.request_id, t.to.as_str(), &t.actor);
             h.from_state = Some(t.from.as_str().to_string());
             h.to_state = Some(t.to.as_str().to_string());
             h.detail = t.comment.clone();
@@ -334,6 +270,7 @@ impl Store for SqliteStore {
             let request =
                 load_request(tx, n)?.ok_or_else(|| StoreError::NotFound(t.request_id.clone()))?;
             enqueue(tx, &compose(&request, grant.as_ref()))?;
+            audit(&request, grant.as_ref()).map_err(StoreError::AuditRefused)?;
             Ok((request, grant))
         })
     }
@@ -401,6 +338,15 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::backend("outbox", e))
     }
 
+    fn record_grant_ends(
+        &self,
+        now: Millis,
+        limit: usize,
+        audit: &AuditGrant,
+    ) -> StoreResult<Vec<GrantRecord>> {
+        super::grant_ends::record_grant_ends(self, now, limit, audit)
+    }
+
     fn outbox_delivered(&self, id: i64, at: Millis) -> StoreResult<()> {
         self.write("outbox delivered", |tx| {
             tx.execute(
@@ -423,35 +369,6 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
-}
-
-/// End every live grant of request `n`; returns the (last) grant ended.
-fn revoke_grants_of(
-    tx: &Transaction<'_>,
-    n: i64,
-    actor: &str,
-    at: Millis,
-) -> StoreResult<Option<GrantRecord>> {
-    let sql =
-        format!("SELECT {GRANT_COLS} FROM grants WHERE request_n = ?1 AND revoked_at_ms IS NULL");
-    let grants: Vec<GrantRecord> = {
-        let mut stmt = tx
-            .prepare(&sql)
-            .map_err(|e| StoreError::backend("revoke", e))?;
-        let rows = stmt.query_map([n], grant_row);
-        rows.and_then(|r| r.collect())
-            .map_err(|e| StoreError::backend("revoke", e))?
-    };
-    tx.execute(
-        "UPDATE grants SET revoked_at_ms = ?1, revoked_by = ?2 WHERE request_n = ?3
-         AND revoked_at_ms IS NULL",
-        params![at, actor, n],
-    )
-    .map_err(|e| StoreError::backend("revoke", e))?;
-    for g in &grants {
-        record(tx, &history(at, &g.id, "revoked", actor))?;
-    }
-    Ok(grants.into_iter().last())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ fn kind(action: &str) -> Option<EventKind> {
         "request.deny" => EventKind::RequestDenied,
         "request.expire" => EventKind::RequestExpired,
         "request.revoke" => EventKind::RequestRevoked,
+        "grant.expire" => EventKind::GrantExpired,
         _ => return None,
     })
 }
@@ -28,14 +29,20 @@ pub fn to_audit_event(e: &WorkflowEvent) -> Option<AuditEvent> {
     };
     match &e.subject {
         Some(s) if s.starts_with("P-") => record.policy_id = Some(s.clone()),
-        Some(s) => record.request_id = Some(s.clone()),
+        Some(s) => {
+            record.request_id = Some(s.clone());
+            record.policy_id = text("policy");
+        }
         None => record.policy_id = text("policy"),
     }
+    record.grant_id = e.grant.clone();
     if matches!(
         e.action,
-        "request.approve" | "request.deny" | "request.revoke"
+        "request.approve" | "request.deny" | "request.revoke" | "grant.expire"
     ) {
-        record.approver = Some(e.actor.clone());
+        // An auto policy's approval names "auto", and a grant's end who approved it; a
+        // person's decision names them.
+        record.approver = text("approver").or_else(|| Some(e.actor.clone()));
     }
     let mut reason = Vec::new();
     if let Some(task) = text("task") {
@@ -77,14 +84,57 @@ mod tests {
             action: "request.approve",
             actor: "bob@contoso.com".into(),
             subject: Some("R-3".into()),
+            grant: Some("G-2".into()),
             at_ms: 0,
-            detail: serde_json::json!({"task": "New-JournalRule", "hours": 4, "comment": "ok"}),
+            detail: serde_json::json!({
+                "task": "New-JournalRule", "hours": 4, "comment": "ok", "policy": "C-1",
+            }),
         };
         let a = to_audit_event(&e).unwrap();
         assert_eq!(a.event, EventKind::RequestApproved);
+        assert_eq!(a.principal.as_deref(), Some("bob@contoso.com"));
         assert_eq!(a.request_id.as_deref(), Some("R-3"));
+        assert_eq!(a.grant_id.as_deref(), Some("G-2"));
+        assert_eq!(a.policy_id.as_deref(), Some("C-1"));
         assert_eq!(a.approver.as_deref(), Some("bob@contoso.com"));
         assert_eq!(a.reason.as_deref(), Some("task New-JournalRule; 4 h; ok"));
+    }
+
+    #[test]
+    fn an_auto_approval_names_auto_as_the_approver_and_the_requester_as_principal() {
+        let e = WorkflowEvent {
+            action: "request.approve",
+            actor: "alice@contoso.com".into(),
+            subject: Some("R-1".into()),
+            grant: Some("G-1".into()),
+            at_ms: 0,
+            detail: serde_json::json!({"task": "Set-Mailbox", "approver": "auto", "policy": "C-2"}),
+        };
+        let a = to_audit_event(&e).unwrap();
+        assert_eq!(a.principal.as_deref(), Some("alice@contoso.com"));
+        assert_eq!(a.approver.as_deref(), Some("auto"));
+        assert_eq!(
+            (a.request_id.as_deref(), a.grant_id.as_deref()),
+            (Some("R-1"), Some("G-1"))
+        );
+    }
+
+    #[test]
+    fn a_policy_record_names_the_policy_from_its_subject() {
+        let e = WorkflowEvent {
+            action: "policy.remove",
+            actor: "bob@contoso.com".into(),
+            subject: Some("P-4".into()),
+            grant: None,
+            at_ms: 0,
+            detail: serde_json::Value::Null,
+        };
+        let a = to_audit_event(&e).unwrap();
+        assert_eq!(a.event, EventKind::PolicyRemoved);
+        assert_eq!(
+            (a.policy_id.as_deref(), a.request_id.as_deref(), a.approver),
+            (Some("P-4"), None, None)
+        );
     }
 
     #[test]
@@ -97,6 +147,7 @@ mod tests {
             "request.deny",
             "request.expire",
             "request.revoke",
+            "grant.expire",
         ] {
             assert!(kind(action).is_some(), "{action}");
         }

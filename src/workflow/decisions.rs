@@ -4,6 +4,8 @@ use super::error::{ErrorKind, WorkflowError};
 use super::requests::{check_request_id, expired_message, transition, Decision};
 use super::task::Task;
 use super::{Workflow, MAX_TEXT_CHARS};
+use crate::clock::rfc3339;
+use crate::grants::record::GrantRecord;
 use crate::store::{RequestRecord, RequestState, MAX_LIST_ROWS};
 
 /// Who acts when a pending request runs out of time.
@@ -86,8 +88,10 @@ impl Workflow {
         let r = self.pending(id).await?;
         self.check_approver(&r, &actor)?;
         let mut event = self.event("request.approve", &actor, Some(&r.id));
-        event.detail = serde_json::json!({"comment": comment, "task": r.task, "hours": r.hours});
-        self.audit(event).await?;
+        event.detail = serde_json::json!({
+            "comment": comment, "task": r.task, "hours": r.hours, "policy": r.policy_id,
+        });
+        let audit = self.audit_request(event)?;
         let now = self.clock.now_ms();
         let task = Task::split(&r.task).ok_or_else(|| {
             WorkflowError::new(
@@ -99,7 +103,9 @@ impl Workflow {
         let mut t = transition(&r, RequestState::Approved, &actor, comment, now);
         t.grant = Some(self.new_grant(&r.requester, &task, &r.policy_id, r.hours, &actor, now));
         let notices = self.notice_builder(now);
-        let (request, grant) = self.blocking(move |s| s.transition(t, &*notices)).await?;
+        let (request, grant) = self
+            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .await?;
         if let Some(g) = &grant {
             self.live.grant_added(g);
         }
@@ -120,8 +126,9 @@ impl Workflow {
         let r = self.pending(id).await?;
         self.check_approver(&r, &actor)?;
         let mut event = self.event("request.deny", &actor, Some(&r.id));
-        event.detail = serde_json::json!({"comment": comment, "task": r.task});
-        self.audit(event).await?;
+        event.detail =
+            serde_json::json!({"comment": comment, "task": r.task, "policy": r.policy_id});
+        let audit = self.audit_request(event)?;
         let t = transition(
             &r,
             RequestState::Denied,
@@ -130,7 +137,9 @@ impl Workflow {
             self.clock.now_ms(),
         );
         let notices = self.notice_builder(self.clock.now_ms());
-        let (request, grant) = self.blocking(move |s| s.transition(t, &*notices)).await?;
+        let (request, grant) = self
+            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .await?;
         self.outbox_wake.notify_one();
         Ok(Decision { request, grant })
     }
@@ -162,13 +171,16 @@ impl Workflow {
                 ),
             ));
         }
-        self.audit(self.event("request.revoke", &actor, Some(&r.id)))
-            .await?;
+        let mut event = self.event("request.revoke", &actor, Some(&r.id));
+        event.detail = serde_json::json!({"task": r.task, "policy": r.policy_id});
+        let audit = self.audit_request(event)?;
         let now = self.clock.now_ms();
         let mut t = transition(&r, RequestState::Revoked, &actor, None, now);
         t.revoke_grant = true;
         let notices = self.notice_builder(now);
-        let (request, grant) = self.blocking(move |s| s.transition(t, &*notices)).await?;
+        let (request, grant) = self
+            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .await?;
         if let Some(g) = &grant {
             self.live.grant_revoked(g);
         }
@@ -178,14 +190,29 @@ impl Workflow {
 
     async fn expire(&self, r: &RequestRecord) -> Result<RequestRecord, WorkflowError> {
         let mut event = self.event("request.expire", SYSTEM_ACTOR, Some(&r.id));
-        event.detail = serde_json::json!({"pending_expires_at_ms": r.pending_expires_at_ms});
-        self.audit(event).await?;
+        event.detail = serde_json::json!({
+            "task": r.task, "policy": r.policy_id,
+            "reason": format!("no decision by {}", rfc3339(r.pending_expires_at_ms)),
+        });
+        let audit = self.audit_request(event)?;
         let now = self.clock.now_ms();
         let t = transition(r, RequestState::Expired, SYSTEM_ACTOR, None, now);
         let notices = self.notice_builder(now);
-        let (request, _) = self.blocking(move |s| s.transition(t, &*notices)).await?;
+        let (request, _) = self
+            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .await?;
         self.outbox_wake.notify_one();
         Ok(request)
+    }
+
+    /// Record every grant that ran out (`grant.expired`), once each. The daemon calls this on
+    /// the same timer as [`Workflow::expire_due`]. The grant already stopped working at its
+    /// expiry (`decide()` checks the clock); this closes it in the history and the audit log.
+    pub async fn record_grant_expiries(&self) -> Result<Vec<GrantRecord>, WorkflowError> {
+        let now = self.clock.now_ms();
+        let audit = self.audit_grant_end(self.event("grant.expire", SYSTEM_ACTOR, None))?;
+        self.blocking(move |s| s.record_grant_ends(now, MAX_LIST_ROWS, &*audit))
+            .await
     }
 
     /// Expire every pending request whose time is up. The daemon calls this on a timer; it is

@@ -61,6 +61,11 @@ impl From<StoreError> for WorkflowError {
             StoreError::WrongState { .. } => {
                 WorkflowError::new(ErrorKind::Conflict, "wrong_state", e.to_string())
             }
+            StoreError::AuditRefused(_) => WorkflowError::new(
+                ErrorKind::Unavailable,
+                "audit_unavailable",
+                format!("{e}; nothing was changed"),
+            ),
             StoreError::Backend { .. } => WorkflowError::new(
                 ErrorKind::Unavailable,
                 "store_unavailable",

@@ -15,12 +15,15 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkflowEvent {
     /// `policy.create`, `policy.remove`, `request.create`, `request.approve`, `request.deny`,
-    /// `request.expire`, `request.revoke`.
+    /// `request.expire`, `request.revoke`, `grant.expire`.
     pub action: &'static str,
     /// The authenticated principal (`system` for timed expiry).
     pub actor: String,
-    /// `R-<n>` / `P-<n>`; `None` for a subject the store has not numbered yet.
+    /// `R-<n>` / `P-<n>`. The store numbers a new subject inside its transaction, and the
+    /// event is recorded there, so a recorded event always names it.
     pub subject: Option<String>,
+    /// The grant the step made (approval) or ended (revocation), `G-<n>`.
+    pub grant: Option<String>,
     pub at_ms: Millis,
     /// The step's inputs (task, hours, reason, comment, policy).
     pub detail: serde_json::Value,
@@ -52,6 +55,22 @@ impl RecordingAudit {
     pub fn actions(&self) -> Vec<&'static str> {
         let events = self.events.lock().map(|e| e.clone()).unwrap_or_default();
         events.iter().map(|e| e.action).collect()
+    }
+
+    /// Each event as `"<action> <subject>[ <grant>]"` (e.g. `"request.approve R-1 G-1"`), to
+    /// check that every record names the ids the store gave.
+    pub fn named(&self) -> Vec<String> {
+        let events = self.events.lock().map(|e| e.clone()).unwrap_or_default();
+        events
+            .iter()
+            .map(|e| {
+                let subject = e.subject.as_deref().unwrap_or("-");
+                match &e.grant {
+                    Some(g) => format!("{} {subject} {g}", e.action),
+                    None => format!("{} {subject}", e.action),
+                }
+            })
+            .collect()
     }
 }
 

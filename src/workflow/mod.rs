@@ -9,9 +9,11 @@
 //!                  └──pending_expiry_hours──▶ expired
 //! ```
 //!
-//! Every step runs in this order: validate, audit (fail closed), commit to the store (with
-//! its notifications in the same transaction), update the live state, answer. So whatever is
-//! acknowledged is durable, audited, and already in force.
+//! Every step runs in this order: validate, then one store transaction that writes the rows,
+//! queues the notifications and, last before the commit, writes the audit record (which can
+//! therefore name the new request, grant or policy id); a refused record rolls it all back
+//! (fail closed). Then update the live state and answer. So whatever is acknowledged is
+//! durable, audited, and already in force.
 
 mod audit_hook;
 mod decisions;
@@ -22,6 +24,7 @@ pub mod live;
 mod policies;
 mod requests;
 pub mod runtime;
+mod step_audit;
 pub mod task;
 
 pub use audit_hook::to_audit_event;
@@ -175,22 +178,12 @@ impl Workflow {
         Ok(result?)
     }
 
-    /// Record a step in the audit log before it takes effect; refuse it if that fails.
-    async fn audit(&self, event: WorkflowEvent) -> Result<(), WorkflowError> {
-        self.audit.record(event).await.map_err(|e| {
-            WorkflowError::new(
-                ErrorKind::Unavailable,
-                "audit_unavailable",
-                format!("the audit log refused the record ({e}); nothing was changed"),
-            )
-        })
-    }
-
     fn event(&self, action: &'static str, actor: &str, subject: Option<&str>) -> WorkflowEvent {
         WorkflowEvent {
             action,
             actor: actor.to_string(),
             subject: subject.map(str::to_string),
+            grant: None,
             at_ms: self.clock.now_ms(),
             detail: serde_json::Value::Null,
         }

@@ -150,10 +150,10 @@ impl Workflow {
             "scope": policy.scope, "approval": policy.approval,
             "approvers": policy.approvers, "max_hours": policy.max_hours,
         });
-        self.audit(event).await?;
+        let audit = self.audit_policy(event)?;
         let at = self.clock.now_ms();
         let created = self
-            .blocking(move |s| s.create_policy(policy, &actor, at))
+            .blocking(move |s| s.create_policy(policy, &actor, at, &*audit))
             .await?;
         self.live.policies_changed(&self.list_policies().await?);
         Ok(created)
@@ -184,12 +184,11 @@ impl Workflow {
                 ),
             ));
         }
-        self.audit(self.event("policy.remove", &actor, Some(id)))
-            .await?;
+        let audit = self.audit_policy(self.event("policy.remove", &actor, Some(id)))?;
         let at = self.clock.now_ms();
         let owned = id.to_string();
         let removed = self
-            .blocking(move |s| s.remove_policy(&owned, &actor, at))
+            .blocking(move |s| s.remove_policy(&owned, &actor, at, &*audit))
             .await?;
         self.live.policies_changed(&self.list_policies().await?);
         Ok(removed)

@@ -2,6 +2,7 @@
 //! revoke), timed expiry of pending requests, and the grants they produce.
 
 use super::error::{ErrorKind, WorkflowError};
+use super::step_audit::naming;
 use super::task::{self, shorten, Task};
 use super::{Workflow, MAX_TEXT_CHARS};
 use crate::clock::{rfc3339, Millis};
@@ -14,6 +15,9 @@ use crate::store::{
 };
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// The approver recorded for a request an auto policy approves.
+pub const AUTO_APPROVER: &str = "auto";
 
 /// A request as the admin API receives it.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -119,12 +123,22 @@ impl Workflow {
         let reason = self.validate_reason(input.reason)?;
         self.refuse_duplicate(&requester, &task).await?;
 
-        let mut event = self.event("request.create", &requester, None);
-        event.detail = serde_json::json!({
+        let mut created = self.event("request.create", &requester, None);
+        created.detail = serde_json::json!({
             "task": task.text(), "reason": reason, "hours": hours, "policy": policy.id,
             "approval": policy.approval,
         });
-        self.audit(event).await?;
+        let mut approved = self.event("request.approve", &requester, None);
+        approved.detail = serde_json::json!({
+            "task": task.text(), "hours": hours, "policy": policy.id, "approver": AUTO_APPROVER,
+        });
+        // An auto policy's grant is recorded as its own approval, naming the grant.
+        let audit = self.audit_request_with(Box::new(move |r, g| {
+            let approval = g.map(|g| naming(&approved, r, Some(g)));
+            std::iter::once(naming(&created, r, None))
+                .chain(approval)
+                .collect()
+        }))?;
 
         let now = self.clock.now_ms();
         let auto = policy.approval == ApprovalKind::Auto;
@@ -142,12 +156,13 @@ impl Workflow {
             },
             created_at_ms: now,
             pending_expires_at_ms: now + i64::from(self.settings.pending_expiry_hours) * HOUR_MS,
-            decided_by: auto.then(|| "auto".to_string()),
+            decided_by: auto.then(|| AUTO_APPROVER.to_string()),
         };
-        let grant = auto.then(|| self.new_grant(&requester, &task, &policy.id, hours, "auto", now));
+        let grant =
+            auto.then(|| self.new_grant(&requester, &task, &policy.id, hours, AUTO_APPROVER, now));
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .blocking(move |s| s.create_request(new, grant, &*notices))
+            .blocking(move |s| s.create_request(new, grant, &*notices, &*audit))
             .await?;
         if let Some(g) = &grant {
             self.live.grant_added(g);

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How often pending requests are checked for expiry (expiry itself is by the clock).
+/// How often pending requests are checked for expiry and ended grants are recorded (both
+/// take effect by the clock; the tick only bounds how late the record is written).
 pub const EXPIRY_TICK: Duration = Duration::from_secs(30);
 
 /// The running control path.
@@ -105,6 +106,15 @@ async fn expiry_timer(workflow: Arc<Workflow>, shutdown: watch::Receiver<bool>) 
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(target: "workflow", error = %e, "expiring pending requests failed")
+            }
+        }
+        match workflow.record_grant_expiries().await {
+            Ok(ended) if !ended.is_empty() => {
+                tracing::info!(target: "workflow", count = ended.len(), "grant expiries recorded");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(target: "workflow", error = %e, "recording grant expiries failed; retried on the next tick")
             }
         }
         tokio::select! {

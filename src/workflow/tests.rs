@@ -103,7 +103,15 @@ async fn an_auto_policy_grants_at_once() {
         ("auto", 2 * HOUR)
     );
     assert_eq!(f.live.grant_ids(), vec![g.id]);
-    assert_eq!(f.audit.actions(), ["request.create"]);
+    assert_eq!(
+        f.audit.named(),
+        ["request.create R-1", "request.approve R-1 G-1"],
+        "the auto approval is recorded naming the request and its grant"
+    );
+    let events = f.audit.events.lock().unwrap().clone();
+    assert_eq!(events[1].actor, ALICE);
+    assert_eq!(events[1].detail["approver"], "auto");
+    assert_eq!(events[0].detail["policy"], "C-2");
 }
 
 #[tokio::test]
@@ -144,7 +152,10 @@ async fn a_manual_request_mails_the_approvers_and_approval_grants() {
         mails[0].body
     );
     assert!(mails[0].body.contains("ok for today"));
-    assert_eq!(f.audit.actions(), ["request.create", "request.approve"]);
+    assert_eq!(
+        f.audit.named(),
+        ["request.create R-1", "request.approve R-1 G-1"]
+    );
 }
 
 #[tokio::test]
@@ -246,6 +257,11 @@ async fn pending_requests_expire_on_time_and_cannot_be_approved_after() {
     assert_eq!(e.kind, ErrorKind::Conflict);
     let mails = outbox_to(&f, "alice@mail.test");
     assert!(mails[0].subject.contains("expired"), "{}", mails[0].subject);
+    assert_eq!(
+        f.audit.named(),
+        ["request.create R-1", "request.expire R-1"],
+        "expired once; the refused approval is not recorded"
+    );
 }
 
 #[tokio::test]
@@ -274,6 +290,37 @@ async fn grants_end_at_their_expiry() {
     assert_eq!(f.wf.list_grants().await.unwrap().len(), 1);
     f.clock.advance_ms(1);
     assert!(f.wf.list_grants().await.unwrap().is_empty());
+    let ended = f.wf.record_grant_expiries().await.unwrap();
+    assert_eq!(
+        ended.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        ["G-1"]
+    );
+    assert!(
+        f.wf.record_grant_expiries().await.unwrap().is_empty(),
+        "recorded once"
+    );
+    assert_eq!(
+        f.audit.named(),
+        [
+            "request.create R-1",
+            "request.approve R-1 G-1",
+            "grant.expire R-1 G-1"
+        ]
+    );
+    let events = f.audit.events.lock().unwrap().clone();
+    assert_eq!(events[2].actor, SYSTEM_ACTOR);
+    assert_eq!(events[2].detail["approver"], "auto");
+}
+
+#[tokio::test]
+async fn a_revoked_grant_is_not_recorded_as_expired() {
+    let f = fixture();
+    f.wf.create_request(ALICE, input("Set-Mailbox", "x", Some(1)))
+        .await
+        .unwrap();
+    f.wf.revoke(ALICE, "R-1").await.unwrap();
+    f.clock.advance_ms(2 * HOUR);
+    assert!(f.wf.record_grant_expiries().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -291,6 +338,15 @@ async fn revoke_leaves_the_live_state_before_it_answers() {
     assert!(f.wf.list_grants().await.unwrap().is_empty());
     let e = f.wf.revoke(BOB, "R-1").await.unwrap_err();
     assert_eq!(e.code, "wrong_state");
+    assert_eq!(
+        f.audit.named(),
+        [
+            "request.create R-1",
+            "request.approve R-1 G-1",
+            "request.revoke R-1 G-1"
+        ],
+        "the revocation names the grant it ended"
+    );
 }
 
 #[tokio::test]
@@ -312,6 +368,7 @@ async fn deny_ends_the_request_and_tells_the_requester() {
         f.wf.approve(BOB, "R-1", None).await.unwrap_err().code,
         "wrong_state"
     );
+    assert_eq!(f.audit.named(), ["request.create R-1", "request.deny R-1"]);
 }
 
 #[tokio::test]
@@ -341,6 +398,39 @@ async fn when_the_audit_log_fails_nothing_happens() {
     );
     assert!(f.wf.list_requests(None).await.unwrap().is_empty());
     assert!(f.live.grant_ids().is_empty());
+    assert!(
+        f.store.due_outbox(i64::MAX, 10).unwrap().is_empty(),
+        "nobody told"
+    );
+    let p = PolicyInput {
+        task: Some("Remove-Mailbox".into()),
+        approval: Some(ApprovalKind::Manual),
+        approvers: Some("pam-approvers".into()),
+        ..Default::default()
+    };
+    let e = f.wf.create_policy(BOB, p).await.unwrap_err();
+    assert_eq!(e.code, "audit_unavailable");
+    assert_eq!(f.wf.list_policies().await.unwrap().len(), 2, "not stored");
+    assert_eq!(f.live.policies.lock().unwrap().len(), 0, "not in force");
+}
+
+#[tokio::test]
+async fn an_approval_the_audit_log_refuses_leaves_the_request_pending() {
+    let f = fixture();
+    f.wf.create_request(ALICE, input("New-JournalRule", "x", None))
+        .await
+        .unwrap();
+    *f.audit.fail_with.lock().unwrap() = Some("disk full".into());
+    let e = f.wf.approve(BOB, "R-1", None).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code),
+        (ErrorKind::Unavailable, "audit_unavailable")
+    );
+    assert!(e.message.contains("disk full"), "{e}");
+    let r = f.wf.get_request("R-1").await.unwrap();
+    assert_eq!((r.state, r.grant_id), (RequestState::Pending, None));
+    assert!(f.live.grant_ids().is_empty());
+    assert!(f.wf.list_grants().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -373,6 +463,11 @@ async fn policies_are_created_validated_and_config_ones_are_read_only() {
     };
     let created = f.wf.create_policy(BOB, p.clone()).await.unwrap();
     assert_eq!((created.id.as_str(), created.max_hours), ("P-1", 8));
+    assert_eq!(
+        f.audit.named(),
+        ["policy.create P-1"],
+        "the record names the new id"
+    );
     assert_eq!(f.live.policies.lock().unwrap().len(), 3);
     let bad = PolicyInput {
         approvers: Some("nobody".into()),
@@ -410,6 +505,11 @@ async fn policies_are_created_validated_and_config_ones_are_read_only() {
     assert_eq!(
         f.wf.remove_policy(BOB, "P-1").await.unwrap_err().kind,
         ErrorKind::NotFound
+    );
+    assert_eq!(
+        f.audit.named(),
+        ["policy.create P-1", "policy.remove P-1"],
+        "a removal of a missing policy is not recorded"
     );
     assert_eq!(f.wf.list_policies().await.unwrap().len(), 2);
 }
