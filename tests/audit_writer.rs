@@ -139,6 +139,22 @@ async fn fsync_batch_answers_once_written_and_flushes_later_off_the_data_path() 
     );
 }
 
+#[tokio::test]
+async fn dropping_the_last_handle_without_close_still_flushes_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = AuditConfig {
+        fsync_interval_ms: 10_000,
+        ..config(dir.path(), FsyncPolicy::Batch)
+    };
+    let log = AuditLog::open(&cfg, clock()).unwrap();
+    append_n(&log, 3).await;
+    let stats = log.stats_handle();
+    assert_eq!(stats.fsyncs.load(Ordering::Relaxed), 0);
+    drop(log);
+    assert_eq!(stats.fsyncs.load(Ordering::Relaxed), 1);
+    assert_eq!(verify_files(&[&cfg.path]).unwrap().records, 3);
+}
+
 /// Waits (bounded) for the syncer thread, which runs on its own real-time interval.
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..10_000 {

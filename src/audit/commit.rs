@@ -1,4 +1,5 @@
-//! The writer thread's state and one group commit: seal, write, fsync, rotate, answer.
+//! The writer's state and one group commit: seal, write, fsync, rotate, answer. It runs on the
+//! writer thread or inline in a caller ([`super::inline`]), per `fsync` policy.
 //! The policy is described in [`super::writer`].
 
 use super::error::AuditError;
@@ -37,6 +38,15 @@ pub(crate) struct Writer {
     pub fail_point: FailPoint,
     /// Set when a failure could not be undone; every later append is refused.
     pub poisoned: Option<String>,
+}
+
+/// Dropped without a close (the last handle gone): what is written is still flushed.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.syncer.take().is_some() {
+            let _ = self.sync_now();
+        }
+    }
 }
 
 /// A sealed record and the waiter to answer once it is on disk.
@@ -219,6 +229,17 @@ impl Writer {
             .records
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// At close: flush everything written (under `"batch"`) and log where the chain ends.
+    pub fn finish(&mut self) {
+        if self.syncer.take().is_some() {
+            if let Err(e) = self.sync_now() {
+                tracing::error!(target: "audit", error = %e, "the last audit fsync failed");
+            }
+        }
+        let tip = &self.tip;
+        tracing::info!(target: "audit", seq = tip.seq, hash = %tip.hash, "audit log closed; keep this last hash to detect a cut at a record boundary");
     }
 
     /// Flush the file on this thread (under `"always"`, and at close under `"batch"`).

@@ -16,6 +16,7 @@
 mod commit;
 pub mod error;
 pub mod event;
+mod inline;
 mod lines;
 mod params;
 pub mod record;

@@ -2,12 +2,19 @@
 //!
 //! # Group commit
 //!
-//! Callers send records over a bounded channel ([`QUEUE_CAPACITY`]) and wait. The writer thread
-//! takes the first record, then every record already waiting (up to [`MAX_BATCH_RECORDS`]),
-//! assigns `seq`, `prev` and `hash` in order, writes them with one `write` (and, under
-//! `fsync = "always"`, one `fdatasync`), and only then answers every waiter. Under load one
-//! write covers many requests, so the hot path is not serialised behind a disk write each.
-//! The writer is an OS thread rather than a tokio task because file writes and fsync block.
+//! A commit takes every record waiting (up to [`MAX_BATCH_RECORDS`]), assigns `seq`, `prev`
+//! and `hash` in order, writes them with one `write` (and, under `fsync = "always"`, one
+//! `fdatasync`), and only then answers every waiter. Under load one write covers many
+//! requests, so the hot path is not serialised behind a disk write each. Who commits depends
+//! on the policy:
+//!
+//! - `"batch"` and `"never"`: the caller that finds no commit running commits everything
+//!   queued itself ([`super::inline`]); a `write` into the page cache takes microseconds, less
+//!   than a hand-off to another thread. Records of callers arriving meanwhile are queued and
+//!   go out with the committer's next `write`.
+//! - `"always"`: callers send records over a bounded channel ([`QUEUE_CAPACITY`]) to the
+//!   writer thread and wait, because its commits wait for a disk flush and must not block a
+//!   runtime thread.
 //!
 //! # What power loss can lose, per `[audit] fsync`
 //!
@@ -51,6 +58,7 @@
 
 use super::error::AuditError;
 use super::event::AuditEvent;
+use super::inline::InlineCommitter;
 use super::segment::{find_tip, open_error, parent_dir, rotated_files, ChainTip};
 use super::syncer::Syncer;
 use crate::clock::SharedClock;
@@ -62,7 +70,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Records waiting for the writer; senders wait (backpressure) when it is full.
+/// Under `"always"`: records waiting for the writer thread; senders wait (backpressure) when it
+/// is full. (Inline commits queue at most one record per waiting caller.)
 pub const QUEUE_CAPACITY: usize = 4096;
 /// The most records written by one `write` (+ fsync), so one batch's latency stays bounded.
 pub const MAX_BATCH_RECORDS: usize = 1024;
@@ -123,10 +132,19 @@ struct Pending {
 /// The handle callers share (wrap it in an `Arc`). Dropping the last handle stops the writer
 /// after it has written everything queued.
 pub struct AuditLog {
-    tx: mpsc::Sender<Pending>,
-    done: oneshot::Receiver<ChainTip>,
+    committer: Committer,
     stats: Arc<AuditStats>,
     fail_point: FailPoint,
+}
+
+/// Who writes: the caller itself (`"batch"`, `"never"`: see [`super::inline`]) or the writer
+/// thread (`"always"`, whose commits wait for a disk flush).
+enum Committer {
+    Inline(Box<InlineCommitter>),
+    Thread {
+        tx: mpsc::Sender<Pending>,
+        done: oneshot::Receiver<ChainTip>,
+    },
 }
 
 impl AuditLog {
@@ -170,15 +188,24 @@ impl AuditLog {
             fail_point: fail_point.clone(),
             poisoned: None,
         };
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let (done_tx, done) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("audit-writer".into())
-            .spawn(move || run(writer, rx, done_tx))
-            .map_err(|e| open_error(&config.path, format!("cannot start the writer: {e}")))?;
+        let committer = match config.fsync {
+            FsyncPolicy::Always => {
+                let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+                let (done_tx, done) = oneshot::channel();
+                std::thread::Builder::new()
+                    .name("audit-writer".into())
+                    .spawn(move || run(writer, rx, done_tx))
+                    .map_err(|e| {
+                        open_error(&config.path, format!("cannot start the writer: {e}"))
+                    })?;
+                Committer::Thread { tx, done }
+            }
+            FsyncPolicy::Batch | FsyncPolicy::Never => {
+                Committer::Inline(Box::new(InlineCommitter::new(writer)))
+            }
+        };
         Ok(AuditLog {
-            tx,
-            done,
+            committer,
             stats,
             fail_point,
         })
@@ -188,10 +215,13 @@ impl AuditLog {
     /// it was not written: refuse whatever it was recording.
     pub async fn append(&self, event: AuditEvent) -> Result<AuditReceipt, AuditError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Pending { event, reply })
-            .await
-            .map_err(|_| AuditError::Closed)?;
+        match &self.committer {
+            Committer::Inline(inline) => inline.submit(event, reply),
+            Committer::Thread { tx, .. } => tx
+                .send(Pending { event, reply })
+                .await
+                .map_err(|_| AuditError::Closed)?,
+        }
         answer.await.map_err(|_| AuditError::Closed)?
     }
 
@@ -211,8 +241,13 @@ impl AuditLog {
 
     /// Stop after everything queued is written; returns where the chain ends (log it, keep it).
     pub async fn close(self) -> Result<AuditReceipt, AuditError> {
-        drop(self.tx);
-        let tip = self.done.await.map_err(|_| AuditError::Closed)?;
+        let tip = match self.committer {
+            Committer::Inline(inline) => inline.close(),
+            Committer::Thread { tx, done } => {
+                drop(tx);
+                done.await.map_err(|_| AuditError::Closed)?
+            }
+        };
         Ok(AuditReceipt {
             seq: tip.seq,
             hash: tip.hash,
@@ -246,15 +281,8 @@ fn run(
             batch.into_iter().map(|p| (p.event, p.reply)).unzip();
         writer.commit(events, replies);
     }
-    if writer.syncer.take().is_some() {
-        // Everything written is flushed before close reports the chain's end.
-        if let Err(e) = writer.sync_now() {
-            tracing::error!(target: "audit", error = %e, "the last audit fsync failed");
-        }
-    }
-    let tip = writer.tip.clone();
-    tracing::info!(target: "audit", seq = tip.seq, hash = %tip.hash, "audit log closed; keep this last hash to detect a cut at a record boundary");
-    let _ = done.send(tip);
+    writer.finish();
+    let _ = done.send(writer.tip.clone());
 }
 
 pub(crate) type Reply = oneshot::Sender<Result<AuditReceipt, AuditError>>;
