@@ -135,7 +135,9 @@ impl Gateway {
             }
         }
         let event = decision_event(inv, &decision, ctx.enforcing, ctx.conn.client_addr);
-        let audited = self.audit(ctx, event.clone()).await;
+        // The follow-up record's fields, taken now so the decision record moves, uncloned.
+        let response_record = crate::audit::AuditEvent::upstream_response(&event, 0);
+        let audited = self.audit(ctx, event).await;
         self.count(inv, &decision, audited.is_ok(), started);
         let seq = match audited {
             Ok(seq) => seq,
@@ -143,8 +145,13 @@ impl Gateway {
         };
         if !decision.refuses(ctx.enforcing) {
             let audit = self.state.audit.clone();
-            let watch =
-                super::upstream::watch(audit, self.metrics.clone(), inv.protocol, event, seq);
+            let watch = super::upstream::watch(
+                audit,
+                self.metrics.clone(),
+                inv.protocol,
+                response_record,
+                seq,
+            );
             return FilterOutcome::ForwardWatched(body, watch);
         }
         FilterOutcome::Respond(match &decision {

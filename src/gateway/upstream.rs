@@ -9,13 +9,15 @@ use crate::metrics::{Metrics, UpstreamErrorKind};
 use crate::proxy::filter::{OnUpstream, UpstreamFailure, UpstreamOutcome};
 use std::sync::Arc;
 
-/// The report for one forwarded call. `decision_seq` is `None` when the audit sink keeps no
-/// sequence (log-only): then only the metrics are recorded.
+/// The report for one forwarded call: `record` is the decision's
+/// [`AuditEvent::upstream_response`], completed here with the decision's `seq` and what the
+/// endpoint answered. `decision_seq` is `None` when the audit sink keeps no sequence
+/// (log-only): then only the metrics are recorded.
 pub(super) fn watch(
     audit: Arc<dyn DecisionAudit>,
     metrics: Option<Metrics>,
     protocol: Protocol,
-    decision: AuditEvent,
+    record: AuditEvent,
     decision_seq: Option<u64>,
 ) -> OnUpstream {
     Box::new(move |outcome: UpstreamOutcome| {
@@ -25,8 +27,8 @@ pub(super) fn watch(
             }
             let Some(seq) = decision_seq else { return };
             let latency_ms = u64::try_from(outcome.latency.as_millis()).unwrap_or(u64::MAX);
-            let event = AuditEvent::upstream_response(&decision, seq)
-                .with_upstream(outcome.status, latency_ms);
+            let mut event = record.with_upstream(outcome.status, latency_ms);
+            event.decision_seq = Some(seq);
             if let Err(e) = audit.record(event).await {
                 tracing::error!(error = %e, decision_seq = seq, "upstream.response audit record not written");
             }
