@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
 const IDLE: Duration = Duration::from_secs(5);
 
@@ -132,4 +133,42 @@ GET /c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     assert_eq!(bodies[0], ("/a".to_string(), "abcde".into()));
     assert_eq!(bodies[1], ("/b".to_string(), "fg".into()));
     assert_eq!(bodies[2], ("/c".to_string(), "".into()));
+}
+
+/// Empty lines before a request line (skipped by hyper, RFC 9112 §2.2) must not shift the
+/// guard's count of requests against hyper's, whether they arrive in one read or byte by byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leading_blank_lines_keep_guard_and_hyper_on_the_same_request_at_any_read_size() {
+    let certs = Certs::new();
+    let mut upstream = Upstream::start(ok).await;
+    let gateway = Gateway::start(&GatewayConfig::new(&certs, &upstream.url).text());
+    let config = certs.client_config();
+    let pipelined = "\r\n\r\nPOST /first HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello\r\n\
+POST /second HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    for piece in [pipelined.len(), 1] {
+        let mut tls = tls_connect(gateway.addr, &config)
+            .await
+            .expect("TLS connect");
+        for part in pipelined.as_bytes().chunks(piece) {
+            tls.write_all(part).await.expect("write request");
+            tls.flush().await.expect("flush request");
+        }
+        let reply = read_reply(&mut tls, IDLE).await;
+        assert_eq!(
+            reply.statuses(),
+            vec![200, 400],
+            "piece {piece}: {}",
+            reply.text()
+        );
+        assert!(reply.closed, "piece {piece}: connection left open");
+        let seen = upstream.next_seen().await;
+        assert_eq!(
+            (seen.uri.path(), seen.body.as_ref()),
+            ("/first", &b"hello"[..])
+        );
+        assert!(
+            upstream.saw_nothing(),
+            "piece {piece}: smuggled request forwarded"
+        );
+    }
 }

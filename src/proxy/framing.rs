@@ -8,7 +8,9 @@
 //! [`FramingTracker`] sees every byte the client sends, in order, before hyper does. It re-parses
 //! each request head with httparse (hyper's own parser, so head boundaries agree), checks the
 //! framing headers, then follows the body (length or chunked, with hyper's strict grammar) to
-//! find the next head. A violation is recorded in [`FramingVerdict`] against the request's index
+//! find the next head. A head is judged once its blank line has arrived, on exactly the bytes up
+//! to it, so the verdict never depends on how reads split the stream; the empty lines hyper skips
+//! before a request line are not taken for that blank line. A violation is recorded in [`FramingVerdict`] against the request's index
 //! on the connection; the request service looks it up and answers 400 with the connection closed.
 
 use std::io;
@@ -116,6 +118,8 @@ enum Chunk {
 pub struct FramingTracker {
     state: State,
     head: Vec<u8>,
+    /// Where the request line starts in `head`: past the empty lines hyper skips before it.
+    line_start: usize,
     heads_seen: u64,
     verdict: Arc<FramingVerdict>,
 }
@@ -131,6 +135,7 @@ impl FramingTracker {
         FramingTracker {
             state: State::Head,
             head: Vec::new(),
+            line_start: 0,
             heads_seen: 0,
             verdict,
         }
@@ -151,39 +156,30 @@ impl FramingTracker {
         Ok(())
     }
 
+    /// Buffer head bytes until the first blank line after the request line, then judge the
+    /// head. Only the bytes up to that blank line are parsed, so the verdict cannot depend on
+    /// how reads split the stream (or on what follows the head in the same read).
     fn feed_head<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
         let before = self.head.len();
         let room = (MAX_HEAD_BYTES + 1).saturating_sub(before);
         let taken = input.len().min(room);
         self.head
             .extend_from_slice(input.get(..taken).unwrap_or_default());
-        if !ends_head_after(&self.head, before) {
+        self.line_start = skip_empty_lines(&self.head, self.line_start);
+        let scan_from = before.saturating_sub(2).max(self.line_start);
+        let Some(end) = head_end(&self.head, scan_from) else {
             if self.head.len() > MAX_HEAD_BYTES {
                 self.refuse(FramingViolation::MalformedHead);
             }
             return input.get(taken..).unwrap_or_default();
+        };
+        let judged = judge_head(self.head.get(..end).unwrap_or_default());
+        self.release_head();
+        match judged {
+            Ok(framing) => self.start_body(framing),
+            Err(violation) => self.refuse(violation),
         }
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&self.head) {
-            Ok(httparse::Status::Complete(len)) => {
-                let framing = check_head(request.version, request.headers);
-                let consumed = len.saturating_sub(before);
-                self.release_head();
-                match framing {
-                    Ok(framing) => self.start_body(framing),
-                    Err(violation) => self.refuse(violation),
-                }
-                input.get(consumed..).unwrap_or_default()
-            }
-            Ok(httparse::Status::Partial) if self.head.len() <= MAX_HEAD_BYTES => {
-                input.get(taken..).unwrap_or_default()
-            }
-            Ok(httparse::Status::Partial) | Err(_) => {
-                self.refuse(FramingViolation::MalformedHead);
-                &[]
-            }
-        }
+        input.get(end.saturating_sub(before)..).unwrap_or_default()
     }
 
     fn start_body(&mut self, framing: Framing) {
@@ -199,11 +195,13 @@ impl FramingTracker {
         self.verdict.record(self.heads_seen, violation);
         self.state = State::Stopped;
         self.head = Vec::new();
+        self.line_start = 0;
     }
 
     /// Empty the head buffer for the next head; give back memory a large head took, so an idle
     /// keep-alive connection holds at most [`RETAINED_HEAD_CAPACITY`].
     fn release_head(&mut self) {
+        self.line_start = 0;
         if self.head.capacity() > RETAINED_HEAD_CAPACITY {
             self.head = Vec::new();
         } else {
@@ -259,12 +257,42 @@ fn skip(remaining: u64, input: &[u8]) -> (u64, &[u8]) {
     )
 }
 
-/// Whether the bytes appended after `before` can complete a head (a blank line). Saves
-/// re-parsing a head that arrives one byte at a time.
-fn ends_head_after(head: &[u8], before: usize) -> bool {
-    let from = before.saturating_sub(3);
-    let tail = head.get(from..).unwrap_or_default();
-    tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n")
+/// Skip the empty lines (CRLF or bare LF) that httparse, and so hyper, ignore before a request
+/// line (RFC 9112 §2.2), resuming at `from`. They are not a head's end, but they still count
+/// towards [`MAX_HEAD_BYTES`], as hyper counts them. A CR not yet followed by its LF stays.
+fn skip_empty_lines(head: &[u8], mut from: usize) -> usize {
+    loop {
+        match head.get(from..).unwrap_or_default() {
+            [b'\n', ..] => from += 1,
+            [b'\r', b'\n', ..] => from += 2,
+            _ => return from,
+        }
+    }
+}
+
+/// The end of the first blank line (`\n\n` or `\n\r\n`) starting at or after `from`: where
+/// httparse ends the head. Saves re-parsing a head that arrives one byte at a time.
+fn head_end(head: &[u8], from: usize) -> Option<usize> {
+    let tail = head.get(from..)?;
+    (0..tail.len()).find_map(|i| match tail.get(i..)? {
+        [b'\n', b'\n', ..] => Some(from + i + 2),
+        [b'\n', b'\r', b'\n', ..] => Some(from + i + 3),
+        _ => None,
+    })
+}
+
+/// Parse one complete head (ending in its blank line) and apply the framing rules. Anything
+/// httparse does not read as exactly this head, or a head over the limit hyper enforces
+/// (leading empty lines included), is malformed.
+fn judge_head(head: &[u8]) -> Result<Framing, FramingViolation> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(len)) if len == head.len() && len <= MAX_HEAD_BYTES => {
+            check_head(request.version, request.headers)
+        }
+        _ => Err(FramingViolation::MalformedHead),
+    }
 }
 
 /// The framing rules: at most one `Content-Length` (digits only), `Transfer-Encoding` only as a
