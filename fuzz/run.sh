@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(envelope fragments clixml rest_json request)
+  targets=(envelope fragments clixml rest_json request framing)
 fi
 
 # Seeds: written by a test from inspect::build (never copied from shared/vectors).

@@ -1,10 +1,12 @@
 //! Seed corpora for `fuzz/`, generated from the project's own traffic builders. Every seed must
-//! inspect cleanly (so the fuzzer starts from deep, valid paths). With `FUZZ_SEED_DIR` set, the
-//! seeds are written to `$FUZZ_SEED_DIR/<target>/` (fuzz/run.sh does this).
+//! inspect cleanly (so the fuzzer starts from deep, valid paths), and every framing seed must
+//! pass the framing guard. With `FUZZ_SEED_DIR` set, the seeds are written to
+//! `$FUZZ_SEED_DIR/<target>/` (fuzz/run.sh does this).
 
 use runspace_gateway::config::InspectLimits;
 use runspace_gateway::inspect::build::{self, s, CmdSpec};
 use runspace_gateway::inspect::{pipeline, rest, Inspector};
+use runspace_gateway::proxy::{FramingTracker, FramingVerdict};
 use runspace_gateway::psrp::{fragment, message::MessageType};
 use uuid::Uuid;
 
@@ -89,8 +91,30 @@ fn rest_bodies() -> Vec<String> {
     ]
 }
 
+/// Keep-alive request streams the framing guard passes: length and chunked bodies, a stray
+/// empty line between requests.
+fn request_streams() -> Vec<String> {
+    let post = |body: &str| {
+        format!(
+            "POST /wsman HTTP/1.1\r\nHost: g\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let chunked = "POST /adminapi/beta/t/InvokeCommand HTTP/1.1\r\nHost: g\r\n\
+                   Transfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
+    vec![
+        format!("{}{}", post("<s:Envelope/>"), post("")),
+        format!("{chunked}\r\nGET /metrics HTTP/1.1\r\nHost: g\r\n\r\n"),
+    ]
+}
+
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
+    for (i, stream) in request_streams().into_iter().enumerate() {
+        let mut seed = vec![i as u8 * 5]; // the first byte picks the read size
+        seed.extend(stream.into_bytes());
+        out.push(("framing", seed));
+    }
     for session in sessions() {
         out.push(("request", session.join(SEPARATOR).into_bytes()));
         for env in &session {
@@ -148,6 +172,14 @@ fn seeds_inspect_cleanly_and_are_written_when_asked() {
     for p in pipelines() {
         pipeline::parse_create_pipeline(build::create_pipeline_xml(&p, true).as_bytes(), &limits)
             .unwrap();
+    }
+    for stream in request_streams() {
+        let verdict = std::sync::Arc::new(FramingVerdict::default());
+        FramingTracker::new(verdict.clone())
+            .feed(stream.as_bytes())
+            .unwrap();
+        assert_eq!(verdict.for_request(0), None, "{stream:?}");
+        assert_eq!(verdict.for_request(9), None, "{stream:?}");
     }
     let Ok(dir) = std::env::var("FUZZ_SEED_DIR") else {
         return;
