@@ -306,6 +306,41 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
         .find(|e| e["event"] == "request.created")
         .unwrap();
     assert_eq!(created["request_id"], id.as_str(), "the id the store gave");
+    assert_eq!(created["principal"], ALICE);
+    assert_eq!(created["policy_id"], "C-1");
+
+    // Field by field, what an auditor reads off each decision.
+    let deny = decision("deny", "New-JournalRule").unwrap();
+    assert_eq!(deny["policy_id"], "C-1");
+    let reason = deny["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("New-JournalRule") && reason.contains("C-1"),
+        "{reason}"
+    );
+    let granted = decision("allow", "New-JournalRule").unwrap();
+    assert_eq!(granted["policy_id"], "C-1");
+    assert_eq!(granted["request_id"], id.as_str());
+    assert_eq!(granted["grant_id"], approved["grant_id"]);
+    assert_eq!(granted["approver"], BOB);
+    let throttled = decision("throttle", "Get-Mailbox").unwrap();
+    let reason = throttled["reason"].as_str().unwrap();
+    assert!(reason.contains("mailbox-reads"), "{reason}");
+    for e in [deny, granted, throttled] {
+        let client = e["client"].as_str().unwrap();
+        assert!(client.starts_with("127.0.0.1:"), "{client}");
+    }
+    // Every record: UTC time, consecutive seq, prev = the previous hash; the verifier agrees.
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"], i as u64 + 1, "{e}");
+        let time = e["time"].as_str().unwrap();
+        assert!(time.ends_with('Z') && time.len() == 24, "{time}");
+        if i > 0 {
+            assert_eq!(e["prev"], events[i - 1]["hash"], "{e}");
+        }
+    }
+    let verified =
+        runspace_gateway::audit::verify::verify_files(&[dir.path().join("audit.jsonl")]).unwrap();
+    assert_eq!(verified.records, events.len() as u64);
     let starts = events
         .iter()
         .filter(|e| e["event"] == "gateway.start")
