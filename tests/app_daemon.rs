@@ -152,7 +152,10 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mock_addr = start_mock().await;
     let path = dir.path().join("gateway.toml");
-    std::fs::write(&path, config(&certs, dir.path(), mock_addr, 1, "")).unwrap();
+    // This flow (reload, the workflow's blocking store calls, the audit writer thread) runs on
+    // the single-threaded scheduler; the other tests get one worker per CPU.
+    let one_thread = "\n[runtime]\nworker_threads = 1\n";
+    std::fs::write(&path, config(&certs, dir.path(), mock_addr, 1, one_thread)).unwrap();
     let d = Daemon::start(&path);
 
     // The limit: one Get-Mailbox, then throttled.
@@ -160,7 +163,11 @@ async fn reload_metrics_and_a_grant_that_survives_kill_9() {
     assert_eq!(invoke(&d, &certs, "Get-Mailbox").await, 429);
 
     // Reload raises it with no restart.
-    std::fs::write(&path, config(&certs, dir.path(), mock_addr, 100, "")).unwrap();
+    std::fs::write(
+        &path,
+        config(&certs, dir.path(), mock_addr, 100, one_thread),
+    )
+    .unwrap();
     let (status, body) = admin(&d, &certs, "bob-token", "POST", "/v1/reload", "{}").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("mailbox-reads"), "{body}");

@@ -1,5 +1,6 @@
 //! `runspace-gateway mock-upstream`: the mock management endpoint as its own process.
 
+use crate::config::RuntimeConfig;
 use crate::mock::auth::User;
 use crate::mock::{MockOptions, MockServer};
 use crate::proxy::shutdown_signal;
@@ -22,18 +23,21 @@ pub struct Args {
     /// are accepted, but some must be sent.
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     pub users: Vec<User>,
-    /// Tokio worker threads (default: one per core). `1` keeps the mock on one core in
-    /// benchmarks.
+    /// Threads that serve connections (default, or 0: one per CPU the process may run on).
+    /// `1` runs one single-threaded scheduler, which keeps the mock on one core in benchmarks.
     #[arg(long)]
     pub threads: Option<usize>,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        builder.worker_threads(n.max(1));
+    let threads = RuntimeConfig {
+        worker_threads: args.threads.unwrap_or(0),
+    };
+    if let Err(e) = threads.validate() {
+        return super::fail(format!("--threads: {}", e.message));
     }
-    let runtime = match builder.enable_all().build() {
+    let scheduler = threads.scheduler(super::runtime::available_cpus());
+    let runtime = match super::runtime::build(scheduler) {
         Ok(r) => r,
         Err(e) => return super::fail(format!("cannot start the async runtime: {e}")),
     };

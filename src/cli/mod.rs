@@ -10,6 +10,7 @@ mod dev;
 mod inspect;
 mod mock;
 mod ratelimit;
+mod runtime;
 mod serve;
 
 #[derive(Debug, Parser)]

@@ -20,10 +20,8 @@ pub fn run(args: Args) -> ExitCode {
         Ok(config) => config,
         Err(e) => return super::fail(e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let scheduler = config.runtime.scheduler(super::runtime::available_cpus());
+    let runtime = match super::runtime::build(scheduler) {
         Ok(runtime) => runtime,
         Err(e) => return super::fail(format!("cannot start the async runtime: {e}")),
     };

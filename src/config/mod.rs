@@ -8,6 +8,7 @@ mod audit;
 mod gateway;
 mod pam;
 mod ratelimit;
+mod runtime;
 mod workflow;
 
 pub use audit::{AuditConfig, FsyncPolicy};
@@ -19,6 +20,7 @@ pub use ratelimit::{
     validate_rules as validate_ratelimit_rules, QuotaPeriod, RateLimitKey, RateLimitRule,
     DEFAULT_MAX_KEYS_PER_RULE,
 };
+pub use runtime::{RuntimeConfig, Scheduler, MAX_WORKER_THREADS};
 pub use workflow::{
     AdminConfig, AdminToken, NotifyConfig, SmtpConfig, SmtpTls, StoreConfig, UserConfig,
     WebhookConfig, WorkflowConfig,
@@ -75,6 +77,9 @@ pub struct Config {
     /// The tamper-evident audit log.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// The threads that serve connections.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
 }
 
 /// A configuration error: which file, and what was wrong with which key.
@@ -153,6 +158,7 @@ impl Config {
         }
         self.notify.validate()?;
         self.audit.validate()?;
+        self.runtime.validate()?;
         Ok(())
     }
 }
