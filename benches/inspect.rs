@@ -7,15 +7,20 @@ use quick_xml::events::Event;
 use runspace_gateway::config::InspectLimits;
 use runspace_gateway::inspect::build::{self, s, CmdSpec};
 use runspace_gateway::inspect::{rest, WinrmInspector};
+use runspace_gateway::psrp::clixml::{self, ClixmlLimits};
 use runspace_gateway::psrp::{fragment, message::MessageType};
 use uuid::Uuid;
+
+/// The gateway binary's allocator, so the figures are the ones the gateway sees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SHELL: &str = "76056A84-51DC-4F24-9262-CA2A55464B2B";
 const CMD: &str = "E888E1DF-C962-41D6-BEFD-F2C82D0ABCCA";
 
 /// A Command envelope like implicit remoting sends: two statements, a dozen parameters; and
 /// the base64 text of its Arguments.
-fn command_envelope() -> (String, String) {
+fn command_envelope() -> (String, String, String) {
     let args: Vec<(Option<String>, String)> = (0..12)
         .map(|i| {
             (
@@ -44,7 +49,11 @@ fn command_envelope() -> (String, String) {
     );
     let fragments = fragment::encode_message(3, &msg, 32_768);
     let arguments = base64::engine::general_purpose::STANDARD.encode(&fragments);
-    (build::command_envelope(SHELL, CMD, &fragments), arguments)
+    (
+        build::command_envelope(SHELL, CMD, &fragments),
+        arguments,
+        xml,
+    )
 }
 
 fn opened() -> WinrmInspector {
@@ -72,7 +81,7 @@ fn bare_xml_scan(bytes: &[u8]) -> usize {
 }
 
 fn winrm(c: &mut Criterion) {
-    let (env, arguments) = command_envelope();
+    let (env, arguments, clixml) = command_envelope();
     let w = opened();
     assert!(w
         .inspect(env.as_bytes(), "u", None, 1)
@@ -94,6 +103,27 @@ fn winrm(c: &mut Criterion) {
                 .decode(black_box(arguments.as_bytes()))
                 .unwrap()
         })
+    });
+    // The floor for any inspection that reads the pipeline with quick-xml: decode the base64
+    // Arguments and scan both documents bare. The envelope's bare scan skips the base64 text
+    // in one event; the nested CLIXML is hundreds of small elements.
+    g.bench_function(
+        "floor_base64_decode_and_bare_scans_of_both_documents",
+        |b| {
+            b.iter(|| {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(black_box(arguments.as_bytes()))
+                    .unwrap();
+                bare_xml_scan(black_box(env.as_bytes()))
+                    + bare_xml_scan(black_box(clixml.as_bytes()))
+                    + decoded.len()
+            })
+        },
+    );
+    // Not inspection either: the CLIXML reader alone on the decoded pipeline, per envelope byte.
+    let clixml_limits = ClixmlLimits::from_config(&InspectLimits::default());
+    g.bench_function("clixml_parse_of_the_decoded_pipeline_only", |b| {
+        b.iter(|| clixml::parse(black_box(clixml.as_bytes()), &clixml_limits).unwrap())
     });
     g.finish();
 }
