@@ -5,6 +5,7 @@ Subcommands (all take --out DIR, bench/out by default):
   check       exit non-zero unless a warm-up run fully succeeded
   record      append one run (oha or winrm-load output) to runs.jsonl, with the server CPU it cost
   direct-max  print the median maximum throughput of the direct target (the base of fixed rates)
+  max-of      print the median maximum throughput of any target
   idle        store memory per idle TLS connection for a target
   peak        store peak RSS (VmHWM) of the servers
   meta        store the machine and the command line
@@ -17,7 +18,9 @@ import statistics
 import sys
 
 TARGETS = ("direct", "nginx", "gateway")
-LOADS = ("max", "25", "50", "75")
+# 25/50/75: percent of the direct maximum. g50: half the gateway's own maximum, a rate all
+# three targets sustain, so the added latency is measured below saturation.
+LOADS = ("max", "25", "50", "75", "g50")
 KINDS = {
     "rest": "REST InvokeCommand POSTs, keep-alive (oha)",
     "winrm": "WinRM Command/Receive/Signal cycles, one shell per connection (winrm-load)",
@@ -98,11 +101,12 @@ def read_runs(out):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def cmd_direct_max(a):
+def cmd_max_of(a):
+    target = getattr(a, "target", "direct")
     values = [r["throughput"] for r in read_runs(a.out)
-              if r["kind"] == a.kind and r["target"] == "direct" and r["load"] == "max"]
+              if r["kind"] == a.kind and r["target"] == target and r["load"] == "max"]
     if not values:
-        sys.exit(f"no direct max run recorded for {a.kind}")
+        sys.exit(f"no {target} max run recorded for {a.kind}")
     print(f"{statistics.median(values):.0f}")
 
 
@@ -152,7 +156,7 @@ def summarise(runs):
                     rows.setdefault(kind, {}).setdefault(load, {})[target] = median_row(sel)
     ratios = {}
     for kind, by_load in rows.items():
-        mx, half = by_load.get("max", {}), by_load.get("50", {})
+        mx, half, below = by_load.get("max", {}), by_load.get("50", {}), by_load.get("g50", {})
         r = {}
         if "gateway" in mx and "nginx" in mx:
             r["gateway_over_nginx_throughput"] = mx["gateway"]["throughput"] / mx["nginx"]["throughput"]
@@ -160,6 +164,11 @@ def summarise(runs):
             r["gateway_added_p99_ms_at_50pct"] = half["gateway"]["p99"] - half["direct"]["p99"]
         if "nginx" in half and "direct" in half:
             r["nginx_added_p99_ms_at_50pct"] = half["nginx"]["p99"] - half["direct"]["p99"]
+        if "gateway" in below and "direct" in below:
+            r["gateway_added_p99_ms_at_half_gateway_max"] = below["gateway"]["p99"] - below["direct"]["p99"]
+            r["half_gateway_max_rate"] = below["gateway"]["rate"]
+        if "nginx" in below and "direct" in below:
+            r["nginx_added_p99_ms_at_half_gateway_max"] = below["nginx"]["p99"] - below["direct"]["p99"]
         if "gateway" in mx:
             r["gateway_cpu_s_per_10k_requests"] = mx["gateway"]["cpu_s_per_10k_requests"]
         if "nginx" in mx:
@@ -182,7 +191,12 @@ def print_table(rows, ratios, extras):
                 row = by_load.get(load, {}).get(target)
                 if not row:
                     continue
-                label = "max" if load == "max" else f"{load}% ({row['rate']:.0f}/s)"
+                if load == "max":
+                    label = "max"
+                elif load == "g50":
+                    label = f"50%gw ({row['rate']:.0f}/s)"
+                else:
+                    label = f"{load}% ({row['rate']:.0f}/s)"
                 print(f"  {label:<14} {target:<8} {row['throughput']:>10.0f} {row['p50']:>8.2f} "
                       f"{row['p99']:>8.2f} {row['p99_9']:>9.2f} {row['errors']:>7}")
     print("\nSummary")
@@ -190,6 +204,9 @@ def print_table(rows, ratios, extras):
         print(f"  {kind}: gateway/nginx throughput at max          {fmt(r.get('gateway_over_nginx_throughput'), '.2f')}x  (target >= 1.0x)")
         print(f"  {kind}: gateway-added p99 over direct at 50%      {fmt(r.get('gateway_added_p99_ms_at_50pct'), '+.2f')} ms  "
               f"(nginx {fmt(r.get('nginx_added_p99_ms_at_50pct'), '+.2f')} ms; target < 1 ms)")
+        print(f"  {kind}: added p99 over direct at 50% of gateway max {fmt(r.get('gateway_added_p99_ms_at_half_gateway_max'), '+.2f')} ms  "
+              f"(nginx {fmt(r.get('nginx_added_p99_ms_at_half_gateway_max'), '+.2f')} ms; "
+              f"{fmt(r.get('half_gateway_max_rate'), '.0f')}/s, below every target's maximum)")
         print(f"  {kind}: CPU seconds per 10,000 requests at max    gateway {fmt(r.get('gateway_cpu_s_per_10k_requests'), '.3f')}  "
               f"nginx {fmt(r.get('nginx_cpu_s_per_10k_requests'), '.3f')}")
     for name, kib in extras.get("peak_rss_kib", {}).items():
@@ -228,6 +245,9 @@ def main():
         c.add_argument(f"--{name}", required=True)
     d = sub.add_parser("direct-max")
     d.add_argument("--kind", required=True)
+    x = sub.add_parser("max-of")
+    x.add_argument("--kind", required=True)
+    x.add_argument("--target", required=True, choices=TARGETS)
     i = sub.add_parser("idle")
     i.add_argument("--target", required=True)
     for name in ("before-kib", "after-kib", "held", "wanted"):
@@ -238,10 +258,10 @@ def main():
     m = sub.add_parser("meta")
     m.add_argument("--json", required=True)
     sub.add_parser("table")
-    for s in (r, d, i, k, m, sub.choices["table"]):
+    for s in (r, d, x, i, k, m, sub.choices["table"]):
         s.add_argument("--out", default="bench/out")
     a = p.parse_args()
-    {"record": cmd_record, "check": cmd_check, "direct-max": cmd_direct_max, "idle": cmd_idle, "peak": cmd_peak,
+    {"record": cmd_record, "check": cmd_check, "direct-max": cmd_max_of, "max-of": cmd_max_of, "idle": cmd_idle, "peak": cmd_peak,
      "meta": cmd_meta, "table": cmd_table}[a.cmd](a)
 
 

@@ -34,7 +34,7 @@ base_url() {
     esac
 }
 
-# run_load KIND TARGET LOAD RATE ROUND SECONDS [record]: KIND rest|winrm, LOAD max|25|50|75.
+# run_load KIND TARGET LOAD RATE ROUND SECONDS [record]: KIND rest|winrm, LOAD max|25|50|75|g50.
 run_load() {
     local kind=$1 target=$2 load=$3 rate=$4 round=$5 secs=$6 mode=${7:-record}
     local raw="$OUT/raw/$kind-$target-$load-$round.json"
@@ -72,6 +72,11 @@ round_order() {
 # The median throughput of a kind's direct max runs: the base of the fixed rates.
 direct_max() {
     python3 "$HERE/report.py" direct-max --out "$OUT" --kind "$1"
+}
+
+# max_of KIND TARGET: the median throughput of a target's max runs.
+max_of() {
+    python3 "$HERE/report.py" max-of --out "$OUT" --kind "$1" --target "$2"
 }
 
 # Memory per idle TLS connection: RSS of the process holding them, before and with N open.
