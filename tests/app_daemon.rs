@@ -16,15 +16,27 @@ use std::time::Instant;
 
 const ALICE: &str = "alice@contoso.com";
 const BOB: &str = "bob@contoso.com";
+const CAROL: &str = "carol@contoso.com";
 const INVOKE: &str = "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand";
 
 fn config(certs: &Certs, dir: &Path, mock: SocketAddr, per_minute: u32, extra: &str) -> String {
+    config_with_approvers(certs, dir, mock, per_minute, &[BOB], extra)
+}
+
+fn config_with_approvers(
+    certs: &Certs,
+    dir: &Path,
+    mock: SocketAddr,
+    per_minute: u32,
+    approvers: &[&str],
+    extra: &str,
+) -> String {
     let p = |name: &str| toml::Value::String(dir.join(name).display().to_string()).to_string();
     format!(
         "[listen]\naddr = \"127.0.0.1:0\"\ncert = {cert:?}\nkey = {key:?}\n\n\
          [upstream]\nurl = \"http://{mock}\"\n\n\
          [pam]\nenabled = true\nmode = \"enforce\"\n\n\
-         [groups]\npam-approvers = [\"{BOB}\"]\n\n\
+         [groups]\npam-approvers = {approvers:?}\n\n\
          [[policy]]\ntask = \"New-JournalRule\"\napproval = \"manual\"\napprovers = \"pam-approvers\"\n\n\
          [[ratelimit]]\nname = \"mailbox-reads\"\nkey = \"principal\"\ncmdlets = [\"Get-Mailbox\"]\nper_minute = {per_minute}\nburst = {per_minute}\n\n\
          [store]\npath = {db}\n\n\
@@ -530,4 +542,70 @@ async fn a_forwarded_call_records_the_endpoint_status_latency_and_metrics() {
             && l.ends_with(" 1")),
         "{metrics}"
     );
+}
+
+/// Alice files a request for `task`; its id.
+async fn file_request(d: &Daemon, certs: &Certs, task: &str) -> String {
+    let body = format!(r#"{{"task":"{task}","reason":"journal for legal","hours":1}}"#);
+    let (status, body) = admin(d, certs, "alice-token", "POST", "/v1/requests", &body).await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn approve(d: &Daemon, certs: &Certs, token: &str, id: &str) -> (u16, String) {
+    let path = format!("/v1/requests/{id}/approve");
+    admin(d, certs, token, "POST", &path, r#"{"comment":"ok"}"#).await
+}
+
+/// A reload reaches the workflow, not only `decide()`: an approver taken out of the group can
+/// no longer approve, and a config-file policy taken out of the file leaves the policy list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_changes_who_may_approve_and_which_config_policies_the_workflow_lists() {
+    let certs = Certs::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mock_addr = start_mock().await;
+    let path = dir.path().join("gateway.toml");
+    let carol = format!(
+        "\n[[admin.token]]\nprincipal = \"{CAROL}\"\nsha256 = \"{}\"\n",
+        token_hash("carol-token")
+    );
+    let policy = |task: &str| {
+        format!("\n[[policy]]\ntask = \"{task}\"\napproval = \"manual\"\napprovers = \"pam-approvers\"\n")
+    };
+    // Kept by the reload, so a second request can be pending across it.
+    let kept = format!("{carol}{}", policy("Remove-JournalRule"));
+    let before = config_with_approvers(
+        &certs,
+        dir.path(),
+        mock_addr,
+        100,
+        &[BOB, CAROL],
+        &format!("{kept}{}", policy("Set-JournalRule")),
+    );
+    std::fs::write(&path, before).unwrap();
+    let d = Daemon::start(&path);
+
+    let first = file_request(&d, &certs, "New-JournalRule").await;
+    let second = file_request(&d, &certs, "Remove-JournalRule").await;
+    let (status, body) = approve(&d, &certs, "carol-token", &first).await;
+    assert_eq!(status, 200, "carol approves while in the group: {body}");
+    let (_, listed) = admin(&d, &certs, "bob-token", "GET", "/v1/policies", "").await;
+    assert!(listed.contains("Set-JournalRule"), "{listed}");
+
+    let after = config_with_approvers(&certs, dir.path(), mock_addr, 100, &[BOB], &kept);
+    std::fs::write(&path, after).unwrap();
+    let (status, body) = admin(&d, &certs, "bob-token", "POST", "/v1/reload", "{}").await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = approve(&d, &certs, "carol-token", &second).await;
+    assert_eq!(status, 403, "carol left the group: {body}");
+    assert!(body.contains("not_an_approver"), "{body}");
+    let (status, body) = approve(&d, &certs, "bob-token", &second).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, listed) = admin(&d, &certs, "bob-token", "GET", "/v1/policies", "").await;
+    assert!(!listed.contains("Set-JournalRule"), "{listed}");
+    assert!(listed.contains("New-JournalRule"), "{listed}");
 }

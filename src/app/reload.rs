@@ -1,7 +1,9 @@
 //! Reloading the config file without a restart (SIGHUP or `POST /v1/reload`).
 //!
 //! A valid file replaces `[pam]`, `[roles]`, `[groups]`, the config-file policies (stored ones
-//! kept) and the rate limits (unchanged rules keep their counters); connections stay open.
+//! kept) and the rate limits (unchanged rules keep their counters), for `decide()` and for the
+//! workflow alike (approver groups, `[users]` addresses, `[workflow]` timings); connections stay
+//! open.
 //! An invalid file changes nothing: the error (naming the key, and the line where TOML gives
 //! one) is logged, audited as `config.rejected` and returned.
 
@@ -11,7 +13,7 @@ use crate::config::Config;
 use crate::gateway::{GatewayState, PolicyInputs};
 use crate::metrics::Metrics;
 use crate::ratelimit::{RateLimiter, ReloadSummary};
-use crate::workflow::Workflow;
+use crate::workflow::{Workflow, WorkflowSettings};
 use http::StatusCode;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -81,6 +83,7 @@ impl Parts {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
+        let settings = WorkflowSettings::from_config(&config)?;
         let records = self.records(&config).await?;
         let inputs = PolicyInputs::from_config(&config);
         inputs
@@ -91,6 +94,9 @@ impl Parts {
             .reload(&config.ratelimit)
             .map_err(|e| format!("{}: {}", e.key, e.message))?;
         self.state.set_inputs(inputs, &records);
+        if let Some(w) = self.workflow.get() {
+            w.reload_settings(settings);
+        }
         Ok(ReloadOutcome {
             applied: true,
             ratelimit: Some(summary),

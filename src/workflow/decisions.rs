@@ -62,7 +62,7 @@ impl Workflow {
                 format!("Self-approval is not allowed: {actor} filed {}; another member of {:?} must decide", r.id, r.approvers),
             ));
         }
-        if !self.settings.in_group(&r.approvers, actor) {
+        if !self.settings().in_group(&r.approvers, actor) {
             return Err(WorkflowError::new(
                 ErrorKind::Forbidden,
                 "not_an_approver",
@@ -149,12 +149,12 @@ impl Workflow {
     pub async fn revoke(&self, actor: &str, id: &str) -> Result<Decision, WorkflowError> {
         let actor = actor.to_lowercase();
         let r = self.get_request(id).await?;
-        let admin = self
-            .settings
+        let settings = self.settings();
+        let admin = settings
             .policy_admins
             .as_ref()
-            .is_some_and(|g| self.settings.in_group(g, &actor));
-        if !(actor == r.requester || admin || self.settings.in_group(&r.approvers, &actor)) {
+            .is_some_and(|g| settings.in_group(g, &actor));
+        if !(actor == r.requester || admin || settings.in_group(&r.approvers, &actor)) {
             return Err(WorkflowError::new(
                 ErrorKind::Forbidden,
                 "not_allowed",

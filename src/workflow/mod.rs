@@ -39,7 +39,7 @@ use crate::config::Config;
 use crate::policy::record::PolicyRecord;
 use crate::store::Store;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// Longest reason or comment accepted.
 pub const MAX_TEXT_CHARS: usize = 2_000;
@@ -113,7 +113,8 @@ pub struct Workflow {
     clock: SharedClock,
     audit: Arc<dyn AuditHook>,
     live: Arc<dyn LiveState>,
-    settings: WorkflowSettings,
+    /// Replaced whole by a config reload; each step reads one snapshot.
+    settings: RwLock<Arc<WorkflowSettings>>,
     /// Woken after a commit that queued notifications, so the outbox worker sends at once.
     outbox_wake: Arc<tokio::sync::Notify>,
 }
@@ -131,13 +132,27 @@ impl Workflow {
             clock,
             audit,
             live,
-            settings,
+            settings: RwLock::new(Arc::new(settings)),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
-    pub fn settings(&self) -> &WorkflowSettings {
-        &self.settings
+    /// The settings in force now (a snapshot: a reload does not change it under a caller).
+    pub fn settings(&self) -> Arc<WorkflowSettings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A reload: approver groups, roles, config-file policies, users' addresses and the
+    /// workflow timings take effect for the next step. Whether mail and webhooks are set up is
+    /// kept, because their senders start with the process.
+    pub fn reload_settings(&self, mut next: WorkflowSettings) {
+        let mut slot = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        next.smtp = slot.smtp;
+        next.webhook = slot.webhook;
+        *slot = Arc::new(next);
     }
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -28,14 +28,14 @@ impl Workflow {
     /// Config-file policies first, then stored ones.
     pub async fn list_policies(&self) -> Result<Vec<PolicyRecord>, WorkflowError> {
         let stored = self.blocking(|s| s.list_policies()).await?;
-        let mut all = self.settings.config_policies.clone();
+        let mut all = self.settings().config_policies.clone();
         all.extend(stored);
         Ok(all)
     }
 
     fn may_manage_policies(&self, actor: &str) -> Result<(), WorkflowError> {
-        match &self.settings.policy_admins {
-            Some(g) if !self.settings.in_group(g, actor) => Err(WorkflowError::new(
+        match &self.settings().policy_admins {
+            Some(g) if !self.settings().in_group(g, actor) => Err(WorkflowError::new(
                 ErrorKind::Forbidden,
                 "not_policy_admin",
                 format!("{actor} is not in the policy administrators group {g:?}"),
@@ -46,7 +46,7 @@ impl Workflow {
 
     fn validate_policy(&self, p: PolicyInput) -> Result<NewPolicy, WorkflowError> {
         let role_exists = |r: &String| {
-            if self.settings.roles.contains_key(r) {
+            if self.settings().roles.contains_key(r) {
                 Ok(())
             } else {
                 Err(WorkflowError::bad_input(
@@ -91,7 +91,7 @@ impl Workflow {
                 "approvers is required: a group from [groups]",
             )
         })?;
-        if !self.settings.groups.contains_key(&approvers) {
+        if !self.settings().groups.contains_key(&approvers) {
             return Err(WorkflowError::bad_input(
                 "approvers",
                 "unknown_group",
@@ -130,7 +130,7 @@ impl Workflow {
             approvers: p.approvers.clone(),
             max_hours: p.max_hours,
         });
-        super::task::compile(&all, &self.settings.roles, &self.settings.groups)
+        super::task::compile(&all, &self.settings().roles, &self.settings().groups)
             .map(|_| ())
             .map_err(|e| WorkflowError::bad_input("task", "invalid_pattern", e.to_string()))
     }
@@ -167,7 +167,7 @@ impl Workflow {
     ) -> Result<PolicyRecord, WorkflowError> {
         let actor = actor.to_lowercase();
         self.may_manage_policies(&actor)?;
-        if self.settings.config_policies.iter().any(|p| p.id == id) {
+        if self.settings().config_policies.iter().any(|p| p.id == id) {
             return Err(WorkflowError::new(
                 ErrorKind::Forbidden,
                 "read_only",

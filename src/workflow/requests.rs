@@ -13,6 +13,7 @@ use crate::store::{
     parse_id, Channel, NewGrant, NewRequest, OutboxMessage, RequestRecord, RequestState,
     Transition, MAX_LIST_ROWS,
 };
+use std::sync::Arc;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -68,7 +69,7 @@ impl Workflow {
         max: u32,
         policy: &str,
     ) -> Result<u32, WorkflowError> {
-        let hours = hours.unwrap_or(i64::from(self.settings.default_hours.min(max)));
+        let hours = hours.unwrap_or(i64::from(self.settings().default_hours.min(max)));
         if !(1..=i64::from(max)).contains(&hours) {
             return Err(WorkflowError::bad_input(
                 "hours",
@@ -81,7 +82,7 @@ impl Workflow {
 
     fn validate_reason(&self, reason: Option<String>) -> Result<String, WorkflowError> {
         let reason = reason.unwrap_or_default().trim().to_string();
-        if reason.is_empty() && self.settings.require_reason {
+        if reason.is_empty() && self.settings().require_reason {
             return Err(WorkflowError::bad_input(
                 "reason",
                 "reason_required",
@@ -102,7 +103,7 @@ impl Workflow {
         let raw_task = input.task.unwrap_or_default();
         let task = Task::parse(&raw_task)?;
         let policies = self.list_policies().await?;
-        let compiled = task::compile(&policies, &self.settings.roles, &self.settings.groups)
+        let compiled = task::compile(&policies, &self.settings().roles, &self.settings().groups)
             .map_err(|e| {
                 WorkflowError::new(
                     ErrorKind::Conflict,
@@ -155,7 +156,7 @@ impl Workflow {
                 RequestState::Pending
             },
             created_at_ms: now,
-            pending_expires_at_ms: now + i64::from(self.settings.pending_expiry_hours) * HOUR_MS,
+            pending_expires_at_ms: now + i64::from(self.settings().pending_expiry_hours) * HOUR_MS,
             decided_by: auto.then(|| AUTO_APPROVER.to_string()),
         };
         let grant =
@@ -174,7 +175,7 @@ impl Workflow {
     /// The notifications any step causes, decided from the committed request's state.
     pub(super) fn notice_builder(&self, now: Millis) -> Box<crate::store::Compose> {
         let me = NoticeBuilder {
-            settings: self.settings.clone(),
+            settings: self.settings(),
         };
         Box::new(move |r, g| me.build(r, g, now))
     }
@@ -247,7 +248,7 @@ impl Workflow {
 
 /// Composes notifications inside the store transaction, from config only (no I/O).
 struct NoticeBuilder {
-    settings: super::WorkflowSettings,
+    settings: Arc<super::WorkflowSettings>,
 }
 
 impl NoticeBuilder {
