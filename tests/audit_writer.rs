@@ -422,6 +422,52 @@ async fn secure_strings_and_password_parameters_never_reach_the_file() {
 }
 
 #[tokio::test]
+async fn a_parameter_larger_than_a_record_is_kept_as_its_size_digest_and_head() {
+    use runspace_gateway::audit::large::{MAX_AUDIT_STRING_BYTES, TRUNCATED_HEAD_BYTES};
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), FsyncPolicy::Batch); // max_record_bytes 1 MiB
+    let log = AuditLog::open(&cfg, clock()).unwrap();
+    let file_data = "QUJD".repeat(512 * 1024); // 2 MiB, as a byte[] argument arrives
+    let kept = "k".repeat(MAX_AUDIT_STRING_BYTES);
+    let inv = Invocation {
+        principal: "alice@contoso.com".into(),
+        protocol: Protocol::Rest,
+        tenant: None,
+        shell_id: None,
+        command_id: None,
+        statements: vec![vec![command(
+            "Import-TransportRuleCollection",
+            vec![
+                ("FileData", json!(file_data), false),
+                ("Comment", json!(kept), false),
+            ],
+            vec![],
+        )]],
+    };
+    log.append(AuditEvent::decision(&inv, Decision::Allow))
+        .await
+        .expect("a 2 MiB parameter no longer exceeds the 1 MiB record limit");
+    log.close().await.unwrap();
+    let r = records(&cfg.path).remove(0);
+    let params = &r.event.cmdlets[0].params;
+    let digest = hex::encode(Sha256::digest(file_data.as_bytes()));
+    let head = &file_data[..TRUNCATED_HEAD_BYTES];
+    assert_eq!(
+        params.get("FileData"),
+        Some(&json!(format!(
+            "[truncated: 2097152 bytes, sha256 {digest}] {head}..."
+        )))
+    );
+    assert_eq!(
+        params.get("Comment"),
+        Some(&json!(kept)),
+        "at the limit: whole"
+    );
+    assert_eq!(verify_files(std::slice::from_ref(&cfg.path)).unwrap().records, 1);
+}
+
+#[tokio::test]
 async fn an_injected_write_failure_fails_the_batch_and_the_chain_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), FsyncPolicy::Batch);

@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! - [`event`]: what happened ([`AuditEvent`], [`EventKind`], [`Decision`]), built from an
-//!   invocation with its secrets redacted by [`redact`].
+//!   invocation with its secrets redacted by [`redact`] and very long values shortened by
+//!   [`large`].
 //! - [`record`]: the canonical bytes, the chain hash and the line; the exact rule an auditor
 //!   needs to re-implement verification is documented there.
 //! - [`writer`]: [`AuditLog`], the group-committing writer, and what each fsync policy can
@@ -17,6 +18,7 @@ mod commit;
 pub mod error;
 pub mod event;
 mod inline;
+pub mod large;
 mod lines;
 mod params;
 pub mod record;

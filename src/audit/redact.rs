@@ -29,7 +29,8 @@ fn has_secure_string_marker(text: &str) -> bool {
     SECURE_STRING_MARKERS.iter().any(|m| lower.contains(m))
 }
 
-/// The value with every secret replaced by [`REDACTED`].
+/// The value with every secret replaced by [`REDACTED`], and every string longer than
+/// [`super::large::MAX_AUDIT_STRING_BYTES`] shortened to its size, digest and first bytes.
 pub fn redact_value(value: &Value) -> Value {
     redact_at(value, 0)
 }
@@ -44,6 +45,7 @@ fn redact_at(value: &Value, depth: usize) -> Value {
     }
     match value {
         Value::String(s) if has_secure_string_marker(s) => redacted(),
+        Value::String(s) => Value::String(super::large::shorten(s).unwrap_or_else(|| s.clone())),
         Value::Array(items) => {
             Value::Array(items.iter().map(|v| redact_at(v, depth + 1)).collect())
         }

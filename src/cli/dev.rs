@@ -51,7 +51,7 @@ pub fn dev_config_toml(
          [listen]\naddr = \"{gateway}\"\ncert = {cert}\nkey = {key}\n\n\
          [upstream]\nurl = \"http://{mock}\"\n\n\
          [store]\npath = {store}\n\n\
-         [audit]\npath = {audit}\nmax_record_bytes = 4194304\n\n\
+         [audit]\npath = {audit}\n\n\
          [pam]\nenabled = true\nmode = \"enforce\"\nscripts = \"deny\"\n\n\
          [groups]\n{DEV_APPROVER_GROUP} = [\"{approver}\"]\n\n\
          [[policy]]\ntask = \"{DEV_TASK}\"\napproval = \"manual\"\napprovers = \"{DEV_APPROVER_GROUP}\"\nmax_hours = 8\n\n\

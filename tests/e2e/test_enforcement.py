@@ -4,6 +4,8 @@ Each test starts its own stack (gateway_stack) so its policy, mode and logs are 
 mock's log proves whether a command reached the endpoint: a refused one must never appear there.
 """
 
+import hashlib
+
 import pytest
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
@@ -180,6 +182,11 @@ def test_fragmented_large_pipeline_is_caught_at_its_last_fragment(enforcing):
     assert signal["stage"] == "incomplete"
     assert signal["command_id"] == ids[0]
     assert signal["user"] == USER
+    # The refusal's audit record keeps the 1 MB argument as its size, digest and first bytes.
+    (deny,) = [r for r in enforcing.audit() if r.get("decision") == "deny"]
+    identity = deny["cmdlets"][0]["params"]["Identity"]
+    digest = hashlib.sha256(big.encode()).hexdigest()
+    assert identity == f"[truncated: 1000000 bytes, sha256 {digest}] {'x' * 256}..."
 
 
 def test_another_principal_cannot_use_someone_elses_shell(enforcing):
