@@ -32,6 +32,11 @@ pub enum EventKind {
     PolicyCreated,
     #[serde(rename = "policy.removed")]
     PolicyRemoved,
+    /// A workflow step whose record was written inside the store transaction, but whose commit
+    /// then failed: the step did not happen, and the ids its record named may be given out
+    /// again. Names the same request, grant or policy ids.
+    #[serde(rename = "step.rolled_back")]
+    StepRolledBack,
     #[serde(rename = "config.reloaded")]
     ConfigReloaded,
     #[serde(rename = "config.rejected")]
@@ -48,7 +53,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order (for tests and documentation).
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Decision,
         EventKind::RequestCreated,
         EventKind::RequestApproved,
@@ -58,6 +63,7 @@ impl EventKind {
         EventKind::GrantExpired,
         EventKind::PolicyCreated,
         EventKind::PolicyRemoved,
+        EventKind::StepRolledBack,
         EventKind::ConfigReloaded,
         EventKind::ConfigRejected,
         EventKind::GatewayStart,
@@ -77,6 +83,7 @@ impl EventKind {
             EventKind::GrantExpired => "grant.expired",
             EventKind::PolicyCreated => "policy.created",
             EventKind::PolicyRemoved => "policy.removed",
+            EventKind::StepRolledBack => "step.rolled_back",
             EventKind::ConfigReloaded => "config.reloaded",
             EventKind::ConfigRejected => "config.rejected",
             EventKind::GatewayStart => "gateway.start",

@@ -21,6 +21,10 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 pub struct SqliteStore {
     /// One connection: SQLite serialises writers anyway, and the workflow's writes are small.
     conn: Mutex<Connection>,
+    /// Unit tests: the next write transaction fails at its commit, after its work (and its
+    /// audit records) are done, as a full disk at commit would.
+    #[cfg(test)]
+    fail_next_commit: std::sync::atomic::AtomicBool,
 }
 
 impl SqliteStore {
@@ -45,6 +49,8 @@ impl SqliteStore {
         migrations::migrate(&mut conn).map_err(|e| StoreError::backend("migrate", e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            #[cfg(test)]
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -65,8 +71,23 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| StoreError::backend(op, e))?;
         let value = f(&tx)?;
+        #[cfg(test)]
+        if self
+            .fail_next_commit
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            drop(tx); // rolls back
+            return Err(StoreError::backend(op, "injected commit failure"));
+        }
         tx.commit().map_err(|e| StoreError::backend(op, e))?;
         Ok(value)
+    }
+
+    /// Unit tests: make the next write transaction fail at its commit.
+    #[cfg(test)]
+    pub(crate) fn fail_next_commit(&self) {
+        self.fail_next_commit
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -2,6 +2,7 @@
 //! record, written (and synced per `[audit] fsync`) before the step takes effect.
 
 use super::hooks::{AuditHook, BoxFuture, WorkflowEvent};
+use super::step_audit::ROLLBACK_ACTION;
 use crate::audit::{AuditEvent, AuditLog, EventKind};
 
 fn kind(action: &str) -> Option<EventKind> {
@@ -14,6 +15,7 @@ fn kind(action: &str) -> Option<EventKind> {
         "request.expire" => EventKind::RequestExpired,
         "request.revoke" => EventKind::RequestRevoked,
         "grant.expire" => EventKind::GrantExpired,
+        ROLLBACK_ACTION => EventKind::StepRolledBack,
         _ => return None,
     })
 }
@@ -116,6 +118,33 @@ mod tests {
         assert_eq!(
             (a.request_id.as_deref(), a.grant_id.as_deref()),
             (Some("R-1"), Some("G-1"))
+        );
+    }
+
+    #[test]
+    fn a_rollback_names_the_ids_of_the_step_it_takes_back_and_why() {
+        let e = WorkflowEvent {
+            action: ROLLBACK_ACTION,
+            actor: "bob@contoso.com".into(),
+            subject: Some("R-3".into()),
+            grant: Some("G-2".into()),
+            at_ms: 0,
+            detail: serde_json::json!({"policy": "C-1", "reason": "request.approve was not committed (disk full)"}),
+        };
+        let a = to_audit_event(&e).unwrap();
+        assert_eq!(a.event, EventKind::StepRolledBack);
+        assert_eq!(
+            (
+                a.request_id.as_deref(),
+                a.grant_id.as_deref(),
+                a.policy_id.as_deref()
+            ),
+            (Some("R-3"), Some("G-2"), Some("C-1"))
+        );
+        assert_eq!(a.approver, None, "a rollback approves nothing");
+        assert_eq!(
+            a.reason.as_deref(),
+            Some("request.approve was not committed (disk full)")
         );
     }
 

@@ -91,7 +91,7 @@ impl Workflow {
         event.detail = serde_json::json!({
             "comment": comment, "task": r.task, "hours": r.hours, "policy": r.policy_id,
         });
-        let audit = self.audit_request(event)?;
+        let (audit, written) = self.audit_request(event)?;
         let now = self.clock.now_ms();
         let task = Task::split(&r.task).ok_or_else(|| {
             WorkflowError::new(
@@ -104,7 +104,11 @@ impl Workflow {
         t.grant = Some(self.new_grant(&r.requester, &task, &r.policy_id, r.hours, &actor, now));
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.transition(t, &*notices, &*audit))
+                    .await,
+            )
             .await?;
         if let Some(g) = &grant {
             self.live.grant_added(g);
@@ -128,7 +132,7 @@ impl Workflow {
         let mut event = self.event("request.deny", &actor, Some(&r.id));
         event.detail =
             serde_json::json!({"comment": comment, "task": r.task, "policy": r.policy_id});
-        let audit = self.audit_request(event)?;
+        let (audit, written) = self.audit_request(event)?;
         let t = transition(
             &r,
             RequestState::Denied,
@@ -138,7 +142,11 @@ impl Workflow {
         );
         let notices = self.notice_builder(self.clock.now_ms());
         let (request, grant) = self
-            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.transition(t, &*notices, &*audit))
+                    .await,
+            )
             .await?;
         self.outbox_wake.notify_one();
         Ok(Decision { request, grant })
@@ -173,13 +181,17 @@ impl Workflow {
         }
         let mut event = self.event("request.revoke", &actor, Some(&r.id));
         event.detail = serde_json::json!({"task": r.task, "policy": r.policy_id});
-        let audit = self.audit_request(event)?;
+        let (audit, written) = self.audit_request(event)?;
         let now = self.clock.now_ms();
         let mut t = transition(&r, RequestState::Revoked, &actor, None, now);
         t.revoke_grant = true;
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.transition(t, &*notices, &*audit))
+                    .await,
+            )
             .await?;
         if let Some(g) = &grant {
             self.live.grant_revoked(g);
@@ -194,12 +206,16 @@ impl Workflow {
             "task": r.task, "policy": r.policy_id,
             "reason": format!("no decision by {}", rfc3339(r.pending_expires_at_ms)),
         });
-        let audit = self.audit_request(event)?;
+        let (audit, written) = self.audit_request(event)?;
         let now = self.clock.now_ms();
         let t = transition(r, RequestState::Expired, SYSTEM_ACTOR, None, now);
         let notices = self.notice_builder(now);
         let (request, _) = self
-            .blocking(move |s| s.transition(t, &*notices, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.transition(t, &*notices, &*audit))
+                    .await,
+            )
             .await?;
         self.outbox_wake.notify_one();
         Ok(request)
@@ -210,9 +226,14 @@ impl Workflow {
     /// expiry (`decide()` checks the clock); this closes it in the history and the audit log.
     pub async fn record_grant_expiries(&self) -> Result<Vec<GrantRecord>, WorkflowError> {
         let now = self.clock.now_ms();
-        let audit = self.audit_grant_end(self.event("grant.expire", SYSTEM_ACTOR, None))?;
-        self.blocking(move |s| s.record_grant_ends(now, MAX_LIST_ROWS, &*audit))
-            .await
+        let (audit, written) =
+            self.audit_grant_end(self.event("grant.expire", SYSTEM_ACTOR, None))?;
+        self.settle(
+            written,
+            self.blocking(move |s| s.record_grant_ends(now, MAX_LIST_ROWS, &*audit))
+                .await,
+        )
+        .await
     }
 
     /// Expire every pending request whose time is up. The daemon calls this on a timer; it is

@@ -49,6 +49,8 @@ pub struct RecordingAudit {
     pub events: Mutex<Vec<WorkflowEvent>>,
     /// When set, every `record` fails with this message (to test failing closed).
     pub fail_with: Mutex<Option<String>>,
+    /// When set, only the record that would be number N (0-based) fails, once.
+    pub fail_record_number: Mutex<Option<usize>>,
 }
 
 impl RecordingAudit {
@@ -80,7 +82,13 @@ impl AuditHook for RecordingAudit {
             if let Some(msg) = self.fail_with.lock().map_err(|e| e.to_string())?.clone() {
                 return Err(msg);
             }
-            self.events.lock().map_err(|e| e.to_string())?.push(event);
+            let mut events = self.events.lock().map_err(|e| e.to_string())?;
+            let mut fail = self.fail_record_number.lock().map_err(|e| e.to_string())?;
+            if *fail == Some(events.len()) {
+                *fail = None;
+                return Err(format!("record {} refused", events.len()));
+            }
+            events.push(event);
             Ok(())
         })
     }

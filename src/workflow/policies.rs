@@ -150,10 +150,14 @@ impl Workflow {
             "scope": policy.scope, "approval": policy.approval,
             "approvers": policy.approvers, "max_hours": policy.max_hours,
         });
-        let audit = self.audit_policy(event)?;
+        let (audit, written) = self.audit_policy(event)?;
         let at = self.clock.now_ms();
         let created = self
-            .blocking(move |s| s.create_policy(policy, &actor, at, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.create_policy(policy, &actor, at, &*audit))
+                    .await,
+            )
             .await?;
         self.live.policies_changed(&self.list_policies().await?);
         Ok(created)
@@ -184,11 +188,15 @@ impl Workflow {
                 ),
             ));
         }
-        let audit = self.audit_policy(self.event("policy.remove", &actor, Some(id)))?;
+        let (audit, written) = self.audit_policy(self.event("policy.remove", &actor, Some(id)))?;
         let at = self.clock.now_ms();
         let owned = id.to_string();
         let removed = self
-            .blocking(move |s| s.remove_policy(&owned, &actor, at, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.remove_policy(&owned, &actor, at, &*audit))
+                    .await,
+            )
             .await?;
         self.live.policies_changed(&self.list_policies().await?);
         Ok(removed)

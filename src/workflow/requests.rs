@@ -134,7 +134,7 @@ impl Workflow {
             "task": task.text(), "hours": hours, "policy": policy.id, "approver": AUTO_APPROVER,
         });
         // An auto policy's grant is recorded as its own approval, naming the grant.
-        let audit = self.audit_request_with(Box::new(move |r, g| {
+        let (audit, written) = self.audit_request_with(Box::new(move |r, g| {
             let approval = g.map(|g| naming(&approved, r, Some(g)));
             std::iter::once(naming(&created, r, None))
                 .chain(approval)
@@ -163,7 +163,11 @@ impl Workflow {
             auto.then(|| self.new_grant(&requester, &task, &policy.id, hours, AUTO_APPROVER, now));
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .blocking(move |s| s.create_request(new, grant, &*notices, &*audit))
+            .settle(
+                written,
+                self.blocking(move |s| s.create_request(new, grant, &*notices, &*audit))
+                    .await,
+            )
             .await?;
         if let Some(g) = &grant {
             self.live.grant_added(g);

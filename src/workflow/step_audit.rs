@@ -5,6 +5,9 @@
 //! driven there with [`Handle::block_on`]. The hooks in use (the audit log's channel to its
 //! writer thread, the in-memory recorder) need no I/O driver, so this also works on a
 //! current-thread runtime.
+//!
+//! The records are written before the commit, so a commit that then fails leaves records of a
+//! step that never happened. [`Workflow::settle`] answers each with a `step.rolled_back` record.
 
 use super::error::{ErrorKind, WorkflowError};
 use super::hooks::{AuditHook, WorkflowEvent};
@@ -14,22 +17,36 @@ use crate::grants::record::GrantRecord;
 use crate::grants::record::GrantScope;
 use crate::policy::record::PolicyRecord;
 use crate::store::{AuditGrant, AuditPolicy, AuditRequest, RequestRecord};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::runtime::Handle;
+
+/// The action of the record that takes back a step whose commit failed.
+pub(super) const ROLLBACK_ACTION: &str = "step.rollback";
+
+/// The records a step wrote inside its transaction, so a failed commit can be answered with
+/// a record that takes each back.
+pub(super) type Written = Arc<Mutex<Vec<WorkflowEvent>>>;
 
 /// The audit hook, callable from the store's blocking thread.
 struct BlockingAudit {
     hook: Arc<dyn AuditHook>,
     runtime: Handle,
+    written: Written,
 }
 
 impl BlockingAudit {
     /// Write `events` in order; the first refusal stops the step.
     fn write(&self, events: Vec<WorkflowEvent>) -> Result<(), String> {
-        events
-            .into_iter()
-            .try_for_each(|e| self.runtime.block_on(self.hook.record(e)))
+        events.into_iter().try_for_each(|e| {
+            self.runtime.block_on(self.hook.record(e.clone()))?;
+            lock(&self.written).push(e);
+            Ok(())
+        })
     }
+}
+
+fn lock(written: &Written) -> std::sync::MutexGuard<'_, Vec<WorkflowEvent>> {
+    written.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The events a request change records, built from the request and grant as committed.
@@ -37,6 +54,34 @@ pub(super) type RequestEvents =
     dyn Fn(&RequestRecord, Option<&GrantRecord>) -> Vec<WorkflowEvent> + Send + Sync;
 
 impl Workflow {
+    /// The store call's result, after taking back in the audit log every record the step
+    /// wrote if the call then failed (its transaction rolled back, so the step never happened).
+    pub(super) async fn settle<T>(
+        &self,
+        written: Written,
+        result: Result<T, WorkflowError>,
+    ) -> Result<T, WorkflowError> {
+        let Err(err) = result else { return result };
+        let taken = std::mem::take(&mut *lock(&written));
+        for e in taken {
+            let mut back = e.clone();
+            back.action = ROLLBACK_ACTION;
+            back.at_ms = self.clock.now_ms();
+            back.detail = serde_json::json!({
+                "policy": e.detail.get("policy"),
+                "reason": format!(
+                    "{} was not committed ({}); the ids it named may be given out again",
+                    e.action, err.message
+                ),
+            });
+            if let Err(audit_err) = self.audit.record(back).await {
+                tracing::error!(step = e.action, error = %audit_err,
+                    "a rolled-back step could not be taken back in the audit log");
+            }
+        }
+        Err(err)
+    }
+
     fn blocking_audit(&self) -> Result<BlockingAudit, WorkflowError> {
         let runtime = Handle::try_current().map_err(|e| {
             WorkflowError::new(
@@ -48,6 +93,7 @@ impl Workflow {
         Ok(BlockingAudit {
             hook: self.audit.clone(),
             runtime,
+            written: Written::default(),
         })
     }
 
@@ -55,7 +101,7 @@ impl Workflow {
     pub(super) fn audit_request(
         &self,
         event: WorkflowEvent,
-    ) -> Result<Box<AuditRequest>, WorkflowError> {
+    ) -> Result<(Box<AuditRequest>, Written), WorkflowError> {
         self.audit_request_with(Box::new(move |r, g| vec![naming(&event, r, g)]))
     }
 
@@ -63,31 +109,35 @@ impl Workflow {
     pub(super) fn audit_request_with(
         &self,
         events: Box<RequestEvents>,
-    ) -> Result<Box<AuditRequest>, WorkflowError> {
+    ) -> Result<(Box<AuditRequest>, Written), WorkflowError> {
         let audit = self.blocking_audit()?;
-        Ok(Box::new(move |r, g| audit.write(events(r, g))))
+        let written = audit.written.clone();
+        Ok((Box::new(move |r, g| audit.write(events(r, g))), written))
     }
 
     /// Records `event` naming the policy created or removed.
     pub(super) fn audit_policy(
         &self,
         event: WorkflowEvent,
-    ) -> Result<Box<AuditPolicy>, WorkflowError> {
+    ) -> Result<(Box<AuditPolicy>, Written), WorkflowError> {
         let audit = self.blocking_audit()?;
-        Ok(Box::new(move |p: &PolicyRecord| {
+        let written = audit.written.clone();
+        let write = Box::new(move |p: &PolicyRecord| {
             let mut e = event.clone();
             e.subject = Some(p.id.clone());
             audit.write(vec![e])
-        }))
+        });
+        Ok((write, written))
     }
 
     /// Records `event` for a grant that ran out, naming the grant, its request and holder.
     pub(super) fn audit_grant_end(
         &self,
         event: WorkflowEvent,
-    ) -> Result<Box<AuditGrant>, WorkflowError> {
+    ) -> Result<(Box<AuditGrant>, Written), WorkflowError> {
         let audit = self.blocking_audit()?;
-        Ok(Box::new(move |g: &GrantRecord| {
+        let written = audit.written.clone();
+        let write = Box::new(move |g: &GrantRecord| {
             let scope = match &g.scope {
                 GrantScope::Task(t) => t.clone(),
                 GrantScope::Role(r) => format!("role {r}"),
@@ -100,7 +150,8 @@ impl Workflow {
                 "reason": format!("{}'s grant ended at {}", g.principal, rfc3339(g.expires_at_ms)),
             });
             audit.write(vec![e])
-        }))
+        });
+        Ok((write, written))
     }
 }
 

@@ -541,3 +541,81 @@ async fn pattern_policies_cover_requests_and_bad_patterns_are_refused() {
         "nothing stored"
     );
 }
+
+#[tokio::test]
+async fn an_approval_whose_commit_fails_is_taken_back_in_the_audit_log() {
+    let f = fixture();
+    let d =
+        f.wf.create_request(ALICE, input("New-JournalRule", "legal hold", Some(2)))
+            .await
+            .unwrap();
+    f.store.fail_next_commit();
+    let err =
+        f.wf.approve(BOB, &d.request.id, Some("ok".into()))
+            .await
+            .unwrap_err();
+    assert!(err.message.contains("injected commit failure"), "{err:?}");
+    assert_eq!(
+        f.audit.named(),
+        [
+            "request.create R-1",
+            "request.approve R-1 G-1",
+            "step.rollback R-1 G-1"
+        ]
+    );
+    let events = f.audit.events.lock().unwrap().clone();
+    assert_eq!(events[2].actor, BOB);
+    assert_eq!(events[2].detail["policy"], "C-1");
+    let reason = events[2].detail["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("request.approve was not committed (")
+            && reason.contains("injected commit failure")
+            && reason.ends_with("the ids it named may be given out again"),
+        "{reason}"
+    );
+    // Nothing happened: the request is still pending, no grant went live, and the next
+    // approval hands out the same grant id the rolled-back record named.
+    let r = f.wf.get_request(&d.request.id).await.unwrap();
+    assert_eq!(r.state, RequestState::Pending);
+    assert!(f.live.grant_ids().is_empty());
+    let ok = f.wf.approve(BOB, &d.request.id, None).await.unwrap();
+    assert_eq!(ok.grant.unwrap().id, "G-1");
+}
+
+#[tokio::test]
+async fn an_auto_request_whose_commit_fails_takes_back_both_its_records() {
+    let f = fixture();
+    f.store.fail_next_commit();
+    f.wf.create_request(ALICE, input("Set-Mailbox", "fix quota", Some(2)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        f.audit.named(),
+        [
+            "request.create R-1",
+            "request.approve R-1 G-1",
+            "step.rollback R-1",
+            "step.rollback R-1 G-1"
+        ]
+    );
+    assert!(f.live.grant_ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_step_whose_second_record_is_refused_takes_back_the_first() {
+    let f = fixture();
+    // An auto request writes request.create, then request.approve; the second is refused, so
+    // the transaction rolls back and only the first needs taking back.
+    *f.audit.fail_record_number.lock().unwrap() = Some(1);
+    let err =
+        f.wf.create_request(ALICE, input("Set-Mailbox", "fix quota", Some(2)))
+            .await
+            .unwrap_err();
+    assert!(err.message.contains("record 1 refused"), "{err:?}");
+    assert_eq!(f.audit.named(), ["request.create R-1", "step.rollback R-1"]);
+    assert!(f.live.grant_ids().is_empty());
+    assert!(
+        f.wf.get_request("R-1").await.is_err(),
+        "R-1 was never committed"
+    );
+}
