@@ -464,7 +464,12 @@ async fn a_parameter_larger_than_a_record_is_kept_as_its_size_digest_and_head() 
         Some(&json!(kept)),
         "at the limit: whole"
     );
-    assert_eq!(verify_files(std::slice::from_ref(&cfg.path)).unwrap().records, 1);
+    assert_eq!(
+        verify_files(std::slice::from_ref(&cfg.path))
+            .unwrap()
+            .records,
+        1
+    );
 }
 
 #[tokio::test]
