@@ -104,11 +104,7 @@ impl Workflow {
         t.grant = Some(self.new_grant(&r.requester, &task, &r.policy_id, r.hours, &actor, now));
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .settle(
-                written,
-                self.blocking(move |s| s.transition(t, &*notices, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| s.transition(t, &*notices, &*audit))
             .await?;
         if let Some(g) = &grant {
             self.live.grant_added(g);
@@ -142,11 +138,7 @@ impl Workflow {
         );
         let notices = self.notice_builder(self.clock.now_ms());
         let (request, grant) = self
-            .settle(
-                written,
-                self.blocking(move |s| s.transition(t, &*notices, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| s.transition(t, &*notices, &*audit))
             .await?;
         self.outbox_wake.notify_one();
         Ok(Decision { request, grant })
@@ -187,11 +179,7 @@ impl Workflow {
         t.revoke_grant = true;
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .settle(
-                written,
-                self.blocking(move |s| s.transition(t, &*notices, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| s.transition(t, &*notices, &*audit))
             .await?;
         if let Some(g) = &grant {
             self.live.grant_revoked(g);
@@ -211,11 +199,7 @@ impl Workflow {
         let t = transition(r, RequestState::Expired, SYSTEM_ACTOR, None, now);
         let notices = self.notice_builder(now);
         let (request, _) = self
-            .settle(
-                written,
-                self.blocking(move |s| s.transition(t, &*notices, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| s.transition(t, &*notices, &*audit))
             .await?;
         self.outbox_wake.notify_one();
         Ok(request)
@@ -228,11 +212,9 @@ impl Workflow {
         let now = self.clock.now_ms();
         let (audit, written) =
             self.audit_grant_end(self.event("grant.expire", SYSTEM_ACTOR, None))?;
-        self.settle(
-            written,
-            self.blocking(move |s| s.record_grant_ends(now, MAX_LIST_ROWS, &*audit))
-                .await,
-        )
+        self.blocking_audited(written, move |s| {
+            s.record_grant_ends(now, MAX_LIST_ROWS, &*audit)
+        })
         .await
     }
 

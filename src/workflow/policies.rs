@@ -34,8 +34,9 @@ impl Workflow {
     }
 
     fn may_manage_policies(&self, actor: &str) -> Result<(), WorkflowError> {
-        match &self.settings().policy_admins {
-            Some(g) if !self.settings().in_group(g, actor) => Err(WorkflowError::new(
+        let settings = self.settings();
+        match &settings.policy_admins {
+            Some(g) if !settings.in_group(g, actor) => Err(WorkflowError::new(
                 ErrorKind::Forbidden,
                 "not_policy_admin",
                 format!("{actor} is not in the policy administrators group {g:?}"),
@@ -130,7 +131,8 @@ impl Workflow {
             approvers: p.approvers.clone(),
             max_hours: p.max_hours,
         });
-        super::task::compile(&all, &self.settings().roles, &self.settings().groups)
+        let settings = self.settings();
+        super::task::compile(&all, &settings.roles, &settings.groups)
             .map(|_| ())
             .map_err(|e| WorkflowError::bad_input("task", "invalid_pattern", e.to_string()))
     }
@@ -153,11 +155,9 @@ impl Workflow {
         let (audit, written) = self.audit_policy(event)?;
         let at = self.clock.now_ms();
         let created = self
-            .settle(
-                written,
-                self.blocking(move |s| s.create_policy(policy, &actor, at, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| {
+                s.create_policy(policy, &actor, at, &*audit)
+            })
             .await?;
         self.live.policies_changed(&self.list_policies().await?);
         Ok(created)
@@ -192,11 +192,9 @@ impl Workflow {
         let at = self.clock.now_ms();
         let owned = id.to_string();
         let removed = self
-            .settle(
-                written,
-                self.blocking(move |s| s.remove_policy(&owned, &actor, at, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| {
+                s.remove_policy(&owned, &actor, at, &*audit)
+            })
             .await?;
         self.live.policies_changed(&self.list_policies().await?);
         Ok(removed)

@@ -103,8 +103,9 @@ impl Workflow {
         let raw_task = input.task.unwrap_or_default();
         let task = Task::parse(&raw_task)?;
         let policies = self.list_policies().await?;
-        let compiled = task::compile(&policies, &self.settings().roles, &self.settings().groups)
-            .map_err(|e| {
+        let settings = self.settings();
+        let compiled =
+            task::compile(&policies, &settings.roles, &settings.groups).map_err(|e| {
                 WorkflowError::new(
                     ErrorKind::Conflict,
                     "policy_set_invalid",
@@ -156,18 +157,16 @@ impl Workflow {
                 RequestState::Pending
             },
             created_at_ms: now,
-            pending_expires_at_ms: now + i64::from(self.settings().pending_expiry_hours) * HOUR_MS,
+            pending_expires_at_ms: now + i64::from(settings.pending_expiry_hours) * HOUR_MS,
             decided_by: auto.then(|| AUTO_APPROVER.to_string()),
         };
         let grant =
             auto.then(|| self.new_grant(&requester, &task, &policy.id, hours, AUTO_APPROVER, now));
         let notices = self.notice_builder(now);
         let (request, grant) = self
-            .settle(
-                written,
-                self.blocking(move |s| s.create_request(new, grant, &*notices, &*audit))
-                    .await,
-            )
+            .blocking_audited(written, move |s| {
+                s.create_request(new, grant, &*notices, &*audit)
+            })
             .await?;
         if let Some(g) = &grant {
             self.live.grant_added(g);

@@ -56,7 +56,7 @@ pub(super) type RequestEvents =
 impl Workflow {
     /// The store call's result, after taking back in the audit log every record the step
     /// wrote if the call then failed (its transaction rolled back, so the step never happened).
-    pub(super) async fn settle<T>(
+    async fn settle<T>(
         &self,
         written: Written,
         result: Result<T, WorkflowError>,
@@ -80,6 +80,16 @@ impl Workflow {
             }
         }
         Err(err)
+    }
+
+    /// Run a store call that writes audit records, then [`Workflow::settle`] its result.
+    pub(super) async fn blocking_audited<T: Send + 'static>(
+        &self,
+        written: Written,
+        f: impl FnOnce(&dyn crate::store::Store) -> crate::store::StoreResult<T> + Send + 'static,
+    ) -> Result<T, WorkflowError> {
+        let result = self.blocking(f).await;
+        self.settle(written, result).await
     }
 
     fn blocking_audit(&self) -> Result<BlockingAudit, WorkflowError> {
